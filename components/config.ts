@@ -1,0 +1,47 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { Problems, childName, known, labelList } from "./internal";
+import { checkSwarmObjectName, contentAddressedName } from "./secret";
+
+export interface ConfigArgs {
+    /** The file content. Shown in previews: put anything sensitive in a `Secret` instead. */
+    readonly data: pulumi.Input<string>;
+    /**
+     * Extra labels; Dockyard's ownership labels are always added.
+     * @default none
+     */
+    readonly labels?: Readonly<Record<string, string>>;
+}
+
+/**
+ * A Swarm config: a non-secret file (nginx.conf, app.yaml) mounted into services. Changing `data`
+ * creates a new version, rolls services over to it and then removes the old one.
+ */
+export class Config extends pulumi.ComponentResource {
+    /** The Docker name of the current version (`<name>-<hash>`). */
+    public readonly configName: pulumi.Output<string>;
+    /** The Docker id of the current version. */
+    public readonly configId: pulumi.Output<string>;
+    public readonly config: docker.ServiceConfig;
+
+    constructor(name: string, args: ConfigArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("dockyard:swarm:Config", name, {}, opts);
+        const problems = new Problems("Config", name);
+        checkSwarmObjectName(problems, name);
+        if (known(args.data)) problems.check(args.data.length > 0, "data", args.data, "non-empty file content");
+        problems.throwIfAny(this);
+
+        this.config = new docker.ServiceConfig(
+            childName(name, "config"),
+            {
+                name: contentAddressedName(name, args.data),
+                dataRaw: args.data,
+                labels: labelList(name, args.labels),
+            },
+            { parent: this, deleteBeforeReplace: false },
+        );
+        this.configName = this.config.name;
+        this.configId = this.config.id;
+        this.registerOutputs({ configName: this.configName, configId: this.configId });
+    }
+}

@@ -1,0 +1,202 @@
+import dockerignore from "@balena/dockerignore";
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import * as fs from "fs";
+import * as path from "path";
+import { Problems, childName, isPositiveInt, shortHash } from "./internal";
+import { LOGIN_SCRIPT, type Registry } from "./registry";
+
+export interface ImageArgs {
+    /** Build context directory. */
+    readonly context: string;
+    /**
+     * Dockerfile path, relative to `context`.
+     * @default "Dockerfile"
+     */
+    readonly dockerfile?: string;
+    /** Repository name without registry or tag, e.g. `"shop/api"`. */
+    readonly repository: string;
+    /**
+     * Registry to push to. Without one the image stays on the building engine (fine for one host).
+     * @default none: not pushed
+     */
+    readonly registry?: Registry;
+    /**
+     * Immutable tag, such as a git sha or a release version. Never `latest`.
+     * @default "c-" + a hash of the context, Dockerfile, build args, target and platform
+     */
+    readonly tag?: string;
+    /** @default none */
+    readonly buildArgs?: Readonly<Record<string, string>>;
+    /** Stage to build. @default the Dockerfile's last stage */
+    readonly target?: string;
+    /**
+     * A stage that runs the test suite (`RUN` steps that fail when tests fail). It is built before
+     * the image, and a failure fails `pulumi up` before anything is pushed.
+     * @default none
+     */
+    readonly testTarget?: string;
+    /** e.g. `"linux/amd64"`. @default the engine's platform */
+    readonly platform?: string;
+    /**
+     * Number of this image's builds kept on the building engine for rollback; older ones that
+     * Dockyard built (and only those) are removed after each build.
+     * @default 5
+     */
+    readonly keep?: number;
+}
+
+/** Everything in `context` that a build would see (after `.dockerignore`), hashed with the build options. */
+export function contextHash(args: Pick<ImageArgs, "context" | "dockerfile" | "buildArgs" | "target" | "platform" | "testTarget">): string {
+    const root = path.resolve(args.context);
+    const ignoreFile = path.join(root, ".dockerignore");
+    const ig = dockerignore({ ignorecase: false }).add(fs.existsSync(ignoreFile) ? fs.readFileSync(ignoreFile, "utf8") : "");
+    const parts: string[] = [];
+    const walk = (dir: string) => {
+        for (const entry of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+            const full = path.join(dir, entry.name);
+            const rel = path.relative(root, full).split(path.sep).join("/");
+            if (ig.ignores(rel)) continue;
+            if (entry.isDirectory()) walk(full);
+            else if (entry.isFile()) {
+                const mode = fs.statSync(full).mode & 0o111 ? "x" : "-";
+                parts.push(`${rel}\0${mode}\0${shortHash([fs.readFileSync(full).toString("binary")], 64)}`);
+            }
+        }
+    };
+    walk(root);
+    const dockerfile = path.resolve(root, args.dockerfile ?? "Dockerfile");
+    parts.push(`dockerfile\0${fs.readFileSync(dockerfile, "utf8")}`);
+    parts.push(JSON.stringify([args.buildArgs ?? {}, args.target ?? "", args.platform ?? "", args.testTarget ?? ""]));
+    return shortHash(parts, 12);
+}
+
+/** The build-test-push script; all inputs arrive as environment variables. */
+export const BUILD_SCRIPT = [
+    "set -eu",
+    // The legacy builder takes over only where BuildKit's buildx is not installed.
+    'docker buildx version >/dev/null 2>&1 || export DOCKER_BUILDKIT=0',
+    'set -- --label "dockyard.image=$IMAGE_OWNER" -f "$DOCKERFILE"',
+    '[ -n "${PLATFORM:-}" ] && set -- "$@" --platform "$PLATFORM"',
+    'for a in $BUILD_ARGS; do set -- "$@" --build-arg "$a"; done',
+    'if [ -n "${TEST_TARGET:-}" ]; then',
+    '  echo "dockyard: running tests (stage $TEST_TARGET) for $IMAGE_REF" >&2',
+    '  docker build -q "$@" --target "$TEST_TARGET" "$CONTEXT" >/dev/null || { echo "dockyard: tests failed in stage $TEST_TARGET of $IMAGE_REF; nothing was pushed" >&2; exit 1; }',
+    "fi",
+    '[ -n "${TARGET:-}" ] && set -- "$@" --target "$TARGET"',
+    'docker build -q "$@" -t "$IMAGE_REF" "$CONTEXT" >/dev/null',
+    'if [ -n "${REGISTRY_SERVER:-}" ]; then',
+    '  if [ -n "${REGISTRY_USERNAME:-}" ]; then',
+    `    ( ${LOGIN_SCRIPT.split("\n").join("\n      ")}\n      docker push -q "$IMAGE_REF" >/dev/null ) || exit 1`,
+    "  else",
+    '    docker push -q "$IMAGE_REF" >/dev/null || { echo "dockyard: push of $IMAGE_REF to $REGISTRY_SERVER failed" >&2; exit 1; }',
+    "  fi",
+    '  digest=$(docker image inspect --format \'{{range .RepoDigests}}{{println .}}{{end}}\' "$IMAGE_REF" | grep "^${IMAGE_REF%:*}@" | head -n 1)',
+    '  [ -n "$digest" ] || { echo "dockyard: $IMAGE_REF was pushed but the registry reported no digest" >&2; exit 1; }',
+    '  echo "$digest"',
+    "else",
+    '  echo "$IMAGE_REF"',
+    "fi",
+].join("\n");
+
+/** Removes this image's builds beyond the newest `KEEP`, and dangling layers it left; nothing else. */
+export const PRUNE_SCRIPT = [
+    "set -eu",
+    'docker image ls --filter "label=dockyard.image=$IMAGE_OWNER" --format "{{.Repository}}:{{.Tag}}" \\',
+    '  | grep -v "<none>" | awk -v keep="$KEEP" "NR > keep" | while read -r ref; do',
+    '    docker image rm "$ref" >/dev/null 2>&1 && echo "dockyard: removed old image $ref" >&2 || true',
+    "  done",
+    'docker image prune -f --filter "label=dockyard.image=$IMAGE_OWNER" >/dev/null',
+].join("\n");
+
+/**
+ * A Docker image built from a context, tagged immutably, optionally tested during the build and
+ * pushed to a Registry. Services deploy `imageRef` (`repo@sha256:...` once pushed). An unchanged
+ * context builds and pushes nothing.
+ */
+export class Image extends pulumi.ComponentResource {
+    /** What to deploy: `registry/repo@sha256:...` when pushed, `repo:tag` when local only. */
+    public readonly imageRef: pulumi.Output<string>;
+    /** `registry/repo:tag` (or `repo:tag` when local only). */
+    public readonly taggedRef: pulumi.Output<string>;
+    /** The immutable tag. */
+    public readonly tag: string;
+    /** The registry it is pushed to, if any. */
+    public readonly registry?: Registry;
+    public readonly build: command.local.Command;
+    public readonly prune: command.local.Command;
+
+    constructor(name: string, args: ImageArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("dockyard:image:Image", name, {}, opts);
+        const problems = validateImageArgs(name, args);
+        problems.throwIfAny(this);
+
+        this.tag = args.tag ?? `c-${contextHash(args)}`;
+        this.registry = args.registry;
+        const repo = args.registry ? pulumi.interpolate`${args.registry.server}/${args.repository}` : pulumi.output(args.repository);
+        this.taggedRef = pulumi.interpolate`${repo}:${this.tag}`;
+        const owner = `${pulumi.getProject()}.${pulumi.getStack()}.${name}`;
+
+        this.build = new command.local.Command(
+            childName(name, "build"),
+            {
+                create: BUILD_SCRIPT,
+                environment: {
+                    IMAGE_REF: this.taggedRef,
+                    IMAGE_OWNER: owner,
+                    CONTEXT: path.resolve(args.context),
+                    DOCKERFILE: path.resolve(args.context, args.dockerfile ?? "Dockerfile"),
+                    BUILD_ARGS: Object.entries(args.buildArgs ?? {}).map(([k, v]) => `${k}=${v}`).join(" "),
+                    TARGET: args.target ?? "",
+                    TEST_TARGET: args.testTarget ?? "",
+                    PLATFORM: args.platform ?? "",
+                    REGISTRY_SERVER: args.registry?.ready ?? "",
+                    REGISTRY_USERNAME: args.registry ? args.registry.username.apply((u) => u ?? "") : "",
+                    REGISTRY_PASSWORD: args.registry ? args.registry.password.apply((p) => p ?? "") : "",
+                },
+                // A new tag is a new build; the same tag is never built twice.
+                triggers: [this.taggedRef],
+                logging: "stderr",
+            },
+            { parent: this, additionalSecretOutputs: ["environment"], deleteBeforeReplace: false },
+        );
+        this.imageRef = this.build.stdout.apply((out) => out.trim().split("\n").pop() ?? "");
+
+        this.prune = new command.local.Command(
+            childName(name, "prune"),
+            {
+                create: PRUNE_SCRIPT,
+                environment: { IMAGE_OWNER: owner, KEEP: String(args.keep ?? 5) },
+                triggers: [this.imageRef],
+                logging: "stderr",
+            },
+            { parent: this, dependsOn: [this.build] },
+        );
+        this.registerOutputs({ imageRef: this.imageRef, taggedRef: this.taggedRef });
+    }
+}
+
+function validateImageArgs(name: string, args: ImageArgs): Problems {
+    const p = new Problems("Image", name);
+    const context = path.resolve(args.context ?? "");
+    const contextOk = typeof args.context === "string" && fs.existsSync(context) && fs.statSync(context).isDirectory();
+    p.check(contextOk, "context", args.context, "an existing directory");
+    if (contextOk) {
+        const dockerfile = path.resolve(context, args.dockerfile ?? "Dockerfile");
+        p.check(fs.existsSync(dockerfile), "dockerfile", args.dockerfile ?? "Dockerfile", `a Dockerfile inside ${args.context}`);
+    }
+    p.check(/^[a-z0-9]+([._-][a-z0-9]+)*(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/.test(args.repository ?? ""), "repository", args.repository,
+        'a lower-case repository path without registry or tag, such as "shop/api"');
+    if (args.tag !== undefined) {
+        p.check(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(args.tag), "tag", args.tag, "a Docker tag (letters, digits, '_', '.', '-')");
+        if (args.tag === "latest") p.conflict('tag: "latest" is not immutable; use a version or git sha, or leave tag unset for a content hash');
+    }
+    if (args.keep !== undefined) p.check(isPositiveInt(args.keep), "keep", args.keep, "a whole number of 1 or more");
+    for (const [k, v] of Object.entries(args.buildArgs ?? {})) {
+        p.check(/^[A-Za-z_][A-Za-z0-9_]*$/.test(k) && !/\s/.test(v), `buildArgs.${k}`, v, "a NAME=value pair without spaces");
+    }
+    if (args.testTarget !== undefined && args.testTarget === args.target) {
+        p.conflict(`testTarget: ${JSON.stringify(args.testTarget)} is also the target; the test stage must be a separate stage`);
+    }
+    return p;
+}

@@ -1,0 +1,230 @@
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import * as bcrypt from "bcryptjs";
+import * as crypto from "crypto";
+import { Problems, childName, enumValues, isPort, known } from "./internal";
+import { Secret } from "./secret";
+import { EndpointMode, PublishMode, SecretMount, Service, UpdateOrder } from "./service";
+import { Volume, VolumeDeletion } from "./volume";
+
+export enum RegistryKind {
+    /** A registry someone else runs (Docker Hub, GHCR, ECR, Harbor...). */
+    External = "external",
+    /** A registry Dockyard runs as a Swarm service on the cluster, with a persistent volume. */
+    SelfHosted = "self-hosted",
+}
+
+export interface ExternalRegistryArgs {
+    readonly kind: RegistryKind.External;
+    /** Registry host (and port), e.g. `"ghcr.io"` or `"registry.example.com:5000"`. */
+    readonly server: string;
+    /** @default anonymous access */
+    readonly username?: pulumi.Input<string>;
+    /** Stored as a Pulumi secret whether or not it was given as one. @default anonymous access */
+    readonly password?: pulumi.Input<string>;
+    /**
+     * Log in once during `pulumi up` so wrong credentials fail early with a clear message.
+     * @default true when credentials are given
+     */
+    readonly verifyCredentials?: boolean;
+}
+
+export interface SelfHostedRegistryArgs {
+    readonly kind: RegistryKind.SelfHosted;
+    /**
+     * Registry image to run (Docker's `registry:2` or compatible).
+     * @default "dockyard/registry:2.8.2", built locally by `npm run setup`
+     */
+    readonly image?: pulumi.Input<string>;
+    /** @default 5000 */
+    readonly port?: number;
+    /**
+     * How the port is published.
+     * @default PublishMode.Ingress - reachable on every node of the Swarm
+     */
+    readonly publishMode?: PublishMode;
+    /** @default EndpointMode.Vip */
+    readonly endpointMode?: EndpointMode;
+    /**
+     * Address nodes and the deploying machine use to reach it. Docker trusts plain HTTP only for
+     * 127.0.0.0/8; any other address needs `tls` (or the nodes' `insecure-registries`).
+     * @default "127.0.0.1:<port>"
+     */
+    readonly address?: string;
+    /** Basic-auth user. Needs `password`. @default no authentication */
+    readonly username?: pulumi.Input<string>;
+    /** Basic-auth password, kept secret. @default no authentication */
+    readonly password?: pulumi.Input<string>;
+    /** PEM certificate and key to serve HTTPS. @default plain HTTP */
+    readonly tls?: { readonly certificate: pulumi.Input<string>; readonly key: pulumi.Input<string> };
+    /**
+     * Where the images live.
+     * @default a new Volume named `<name>-data`, retained when the stack is destroyed
+     */
+    readonly volume?: Volume;
+    /** Placement constraints, e.g. pin to the node holding the volume. @default none */
+    readonly constraints?: readonly string[];
+}
+
+export type RegistryArgs = ExternalRegistryArgs | SelfHostedRegistryArgs;
+
+/** Credentials in the shape Swarm services take for pulling (`docker.Service` `auth`). */
+export interface RegistryAuth {
+    serverAddress: string;
+    username?: string;
+    password?: string;
+}
+
+/** Deterministic htpasswd line (bcrypt) so an unchanged password does not rotate the secret. */
+export function htpasswdLine(username: string, password: string): string {
+    const alphabet = "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    const digest = crypto.createHash("sha256").update(`dockyard-htpasswd\0${username}\0${password}`).digest();
+    const salt = Array.from(digest.subarray(0, 22), (b) => alphabet[b % 64]).join("");
+    return `${username}:${bcrypt.hashSync(password, `$2b$10$${salt}`)}\n`;
+}
+
+/** Shell that logs in with a throw-away Docker config and turns failures into a clear message. */
+export const LOGIN_SCRIPT = [
+    'set -eu',
+    'export DOCKER_CONFIG="$(mktemp -d)"; trap \'rm -rf "$DOCKER_CONFIG"\' EXIT',
+    'if ! out=$(printf "%s" "$REGISTRY_PASSWORD" | docker login --username "$REGISTRY_USERNAME" --password-stdin "$REGISTRY_SERVER" 2>&1); then',
+    '  case "$out" in',
+    '    *nauthorized*|*"incorrect username or password"*|*denied*|*401*) echo "dockyard: authentication to registry $REGISTRY_SERVER failed for user $REGISTRY_USERNAME: check the username and password" >&2 ;;',
+    '    *) echo "dockyard: cannot log in to registry $REGISTRY_SERVER: $out" >&2 ;;',
+    '  esac',
+    '  exit 1',
+    'fi',
+].join("\n");
+
+/**
+ * Where images are pushed and pulled from: an external registry with credentials, or a registry
+ * Dockyard runs on the cluster. Pass it to `Image` (push) and `Service` (pull credentials).
+ */
+export class Registry extends pulumi.ComponentResource {
+    public readonly kind: RegistryKind;
+    /** `host[:port]` to prefix image repositories with. */
+    public readonly server: pulumi.Output<string>;
+    /** Login user, if any. */
+    public readonly username: pulumi.Output<string | undefined>;
+    /** Login password, if any; always secret. */
+    public readonly password: pulumi.Output<string | undefined>;
+    /** Credentials for Swarm to pull with, or undefined for anonymous pulls. Secret. */
+    public readonly serviceAuth: pulumi.Output<RegistryAuth | undefined>;
+    /** The registry service, when self-hosted. */
+    public readonly service?: Service;
+    /** Resolves once the registry is ready to take pushes (self-hosted running, credentials verified). */
+    public readonly ready: pulumi.Output<string>;
+
+    constructor(name: string, args: RegistryArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("dockyard:registry:Registry", name, {}, opts);
+        validateRegistryArgs(name, args).throwIfAny(this);
+        this.kind = args.kind;
+        this.username = pulumi.output(args.username);
+        this.password = args.password === undefined ? pulumi.output(undefined) : pulumi.secret(args.password);
+
+        if (args.kind === RegistryKind.External) {
+            this.server = pulumi.output(args.server);
+            const verify = args.verifyCredentials ?? args.username !== undefined;
+            this.ready = verify
+                ? new command.local.Command(
+                      childName(name, "login"),
+                      {
+                          create: LOGIN_SCRIPT,
+                          environment: {
+                              REGISTRY_SERVER: args.server,
+                              REGISTRY_USERNAME: this.username.apply((u) => u ?? ""),
+                              REGISTRY_PASSWORD: this.password.apply((p) => p ?? ""),
+                          },
+                          triggers: [args.server, this.username],
+                          logging: "stderr",
+                      },
+                      { parent: this, additionalSecretOutputs: ["environment"] },
+                  ).stdout.apply(() => args.server)
+                : pulumi.output(args.server);
+        } else {
+            const port = args.port ?? 5000;
+            this.server = pulumi.output(args.address ?? `127.0.0.1:${port}`);
+            const volume = args.volume ?? new Volume(childName(name, "data"), { deletion: VolumeDeletion.Retain }, { parent: this });
+            const secrets: SecretMount[] = [];
+            const env: Record<string, pulumi.Input<string>> = {
+                REGISTRY_HTTP_ADDR: `0.0.0.0:${port}`,
+                REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY: "/var/lib/registry",
+                REGISTRY_STORAGE_DELETE_ENABLED: "true",
+            };
+            if (args.username !== undefined) {
+                const htpasswd = pulumi
+                    .all([args.username, this.password])
+                    .apply(([u, p]) => htpasswdLine(u, p ?? ""));
+                secrets.push({ secret: new Secret(childName(name, "htpasswd"), { data: htpasswd }, { parent: this }), target: "htpasswd" });
+                Object.assign(env, {
+                    REGISTRY_AUTH: "htpasswd",
+                    REGISTRY_AUTH_HTPASSWD_REALM: `${name} registry`,
+                    REGISTRY_AUTH_HTPASSWD_PATH: "/run/secrets/htpasswd",
+                });
+            }
+            if (args.tls) {
+                secrets.push({ secret: new Secret(childName(name, "tls-cert"), { data: args.tls.certificate }, { parent: this }), target: "tls.crt" });
+                secrets.push({ secret: new Secret(childName(name, "tls-key"), { data: args.tls.key }, { parent: this }), target: "tls.key" });
+                Object.assign(env, {
+                    REGISTRY_HTTP_TLS_CERTIFICATE: "/run/secrets/tls.crt",
+                    REGISTRY_HTTP_TLS_KEY: "/run/secrets/tls.key",
+                });
+            }
+            const wget = `wget -q -O /dev/null ${args.tls ? "--no-check-certificate https" : "http"}://127.0.0.1:${port}/ || exit 1`;
+            this.service = new Service(
+                name,
+                {
+                    image: args.image ?? "dockyard/registry:2.8.2",
+                    env,
+                    secrets,
+                    mounts: [{ volume, target: "/var/lib/registry" }],
+                    ports: [{ target: port, published: port, mode: args.publishMode ?? PublishMode.Ingress }],
+                    endpointMode: args.endpointMode,
+                    constraints: args.constraints,
+                    healthCheck: { command: wget, interval: "5s", timeout: "3s", retries: 3, startPeriod: "5s" },
+                    // One registry writes to the volume at a time.
+                    update: { order: UpdateOrder.StopFirst },
+                    rollback: { order: UpdateOrder.StopFirst },
+                },
+                { parent: this },
+            );
+            this.ready = pulumi.all([this.service.serviceId, this.server]).apply(([, s]) => s);
+        }
+        this.serviceAuth = pulumi.secret(
+            pulumi.all([this.server, this.username, this.password]).apply(([serverAddress, username, password]) =>
+                username === undefined ? undefined : { serverAddress, username, password: password ?? "" },
+            ),
+        );
+        this.registerOutputs({
+            server: this.server,
+            username: this.username,
+            password: this.password,
+            serviceAuth: this.serviceAuth,
+            ready: this.ready,
+        });
+    }
+}
+
+function validateRegistryArgs(name: string, args: RegistryArgs): Problems {
+    const p = new Problems("Registry", name);
+    const kind = (args as { kind?: unknown }).kind;
+    if (!Object.values(RegistryKind).includes(kind as RegistryKind)) {
+        p.add("kind", kind, `one of ${enumValues(RegistryKind)}`);
+        return p;
+    }
+    if ((args.username === undefined) !== (args.password === undefined)) {
+        p.conflict("username/password: give both or neither");
+    }
+    if (known(args.username)) p.check(/^[^:\s]+$/.test(args.username), "username", args.username, "a user name without ':' or spaces");
+    if (args.kind === RegistryKind.External) {
+        p.check(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d{1,5})?$/i.test(args.server ?? ""), "server", args.server,
+            'a registry host such as "ghcr.io" or "registry.example.com:5000" (no scheme, no path)');
+    } else {
+        if (args.port !== undefined) p.check(isPort(args.port), "port", args.port, "a port from 1 to 65535");
+        if (args.address !== undefined) {
+            p.check(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d{1,5})?$/i.test(args.address), "address", args.address, 'a host[:port] such as "registry.internal:5000"');
+        }
+        if (args.publishMode !== undefined) p.check(Object.values(PublishMode).includes(args.publishMode), "publishMode", args.publishMode, `one of ${enumValues(PublishMode)}`);
+    }
+    return p;
+}

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Set up everything Dockyard needs on this machine, then preview and deploy the dev stack.
+#
+#   npm run setup                  # everything, ending with the dev stack deployed
+#   npm run setup -- --no-deploy   # everything but the deploy (what CI runs)
+#
+# Idempotent and quiet when all is in place. Environment knobs:
+#   DOCKYARD_NO_SWARM=1     do not initialise a single-node Swarm
+#   DOCKYARD_CACHE=<dir>    where built tools are cached (default ~/.cache/dockyard)
+#   PULUMI_BACKEND_URL, PULUMI_CONFIG_PASSPHRASE(_FILE), DOCKER_HOST: see README.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+deploy=1
+for arg in "$@"; do
+  case "$arg" in
+    --no-deploy) deploy=0 ;;
+    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "setup: unknown option $arg (try --help)" >&2; exit 2 ;;
+  esac
+done
+
+say() { echo "dockyard: $*"; }
+fail() { echo "dockyard: $*" >&2; exit 1; }
+
+# 1. npm dependencies, reinstalled only when the lock file changed.
+lock_hash="$(sha256sum package-lock.json | cut -c1-16)"
+if [ "$(cat node_modules/.dockyard-lock 2>/dev/null)" != "$lock_hash" ]; then
+  say "installing npm dependencies"
+  npm ci --no-audit --no-fund --loglevel=error >/dev/null || fail "npm ci failed; check that the npm registry is reachable"
+  echo "$lock_hash" > node_modules/.dockyard-lock
+fi
+
+# 2. A Docker engine (and Swarm), plus the local base images every build starts from.
+bash scripts/lib/docker-engine.sh
+bash scripts/lib/base-image.sh
+
+# 3. The Pulumi CLI, the Node.js language host and the command provider.
+bash scripts/lib/pulumi-toolchain.sh
+
+# 4. Local state and secrets: a file backend in the project and a passphrase only this clone knows.
+mkdir -p .pulumi-state
+if [ -z "${PULUMI_CONFIG_PASSPHRASE:-}" ] && [ -z "${PULUMI_CONFIG_PASSPHRASE_FILE:-}" ] && [ ! -f .pulumi-passphrase ]; then
+  (umask 077; head -c 32 /dev/urandom | base64 | tr -d '\n' > .pulumi-passphrase)
+  say "created .pulumi-passphrase (git-ignored): it unlocks this clone's stack secrets, keep it"
+fi
+
+[ "$deploy" = 1 ] || exit 0
+
+# 5. The dev stack: preview, then deploy.
+run() { bash scripts/dockyard-env.sh "$@"; }
+if ! run pulumi plugin ls 2>/dev/null | grep -Eq '^docker +resource +5\.2\.0'; then
+  cat >&2 <<'MSG'
+dockyard: NOT DEPLOYING the dev stack: the Pulumi Docker provider plugin (resource docker 5.2.0)
+dockyard: is not installed, and this machine cannot download it. Everything else is set up.
+dockyard: Install it, then run `npm run setup` again:
+dockyard:   pulumi plugin install resource docker 5.2.0                  (machine with internet access)
+dockyard:   pulumi plugin install resource docker 5.2.0 --file <binary>  (a binary you built or copied)
+MSG
+  exit 0
+fi
+run pulumi stack select dev --create --secrets-provider passphrase >/dev/null
+if ! run pulumi config get appToken >/dev/null 2>&1; then
+  head -c 24 /dev/urandom | base64 | tr -d '\n' | run pulumi config set --secret appToken >/dev/null
+  say "generated the dev stack's secret appToken"
+fi
+run pulumi preview --stack dev --diff
+run pulumi up --stack dev --yes --skip-preview
+say "dev is up. Endpoints:"
+run pulumi stack output serviceEndpoints --stack dev --json
+say "try: curl http://localhost:8080/   (health: /healthz)"

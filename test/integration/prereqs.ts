@@ -1,0 +1,108 @@
+// What the integration and end-to-end suites need, and a loud skip when something is truly missing.
+import { execFileSync, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+
+export const ROOT = path.resolve(__dirname, "../..");
+
+/** Run a command and return its stdout; throws with stderr on failure. */
+export function sh(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number } = {}): string {
+    const r = spawnSync(cmd, args, {
+        cwd: opts.cwd,
+        env: opts.env ?? process.env,
+        input: opts.input,
+        encoding: "utf8",
+        timeout: opts.timeoutMs ?? 10 * 60_000,
+        maxBuffer: 64 * 1024 * 1024,
+    });
+    if (r.error) throw r.error;
+    if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} exited ${r.status}:\n${r.stderr}\n${r.stdout}`);
+    return r.stdout;
+}
+
+function works(cmd: string, args: string[]): boolean {
+    try {
+        execFileSync(cmd, args, { stdio: "ignore", timeout: 30_000 });
+        return true;
+    } catch {
+        return false;
+    }
+}
+
+/** Why the Docker engine cannot be used, or undefined when it answers. */
+export function dockerMissing(): string | undefined {
+    return works("docker", ["info"]) ? undefined : "no Docker engine answers `docker info` (run `npm run setup`, or set DOCKER_HOST)";
+}
+
+/** Why Swarm cannot be used, or undefined when this engine is an active Swarm manager. */
+export function swarmMissing(): string | undefined {
+    const missing = dockerMissing();
+    if (missing) return missing;
+    const state = sh("docker", ["info", "--format", "{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}"]).trim();
+    return state === "active true" ? undefined : `the Docker engine is not a Swarm manager (state: ${state}); run \`docker swarm init\``;
+}
+
+/** Why the Pulumi CLI and Node.js language host cannot be used, or undefined. */
+export function pulumiMissing(): string | undefined {
+    if (!works("pulumi", ["version"])) return "no `pulumi` CLI on PATH (run `npm run setup`; tests must run through `npm test`)";
+    if (!works("which", ["pulumi-language-nodejs"])) return "no `pulumi-language-nodejs` language host next to the CLI (run `npm run setup`)";
+    return undefined;
+}
+
+/** Why a provider plugin is unavailable, or undefined when `pulumi plugin ls` lists it. */
+export function pluginMissing(name: string, version: string): string | undefined {
+    const missing = pulumiMissing();
+    if (missing) return missing;
+    const list = sh("pulumi", ["plugin", "ls", "--json"]);
+    const found = (JSON.parse(list || "[]") as Array<{ name: string; kind: string; version: string }>).some(
+        (p) => p.name === name && p.kind === "resource" && p.version === version,
+    );
+    return found ? undefined : `the Pulumi provider plugin resource ${name} ${version} is not installed`;
+}
+
+/** Skip the suite (loudly) unless every prerequisite is there. Call from `before`. */
+export function requireOrSkip(ctx: Mocha.Context, ...reasons: Array<string | undefined>): void {
+    const missing = reasons.filter((r): r is string => r !== undefined);
+    if (missing.length === 0) return;
+    const title = ctx.currentTest?.parent?.fullTitle() ?? ctx.test?.parent?.fullTitle() ?? "suite";
+    console.log(`\n  !!! SKIPPING "${title}": ${missing.join("; ")}\n`);
+    ctx.skip();
+}
+
+/** A throw-away Pulumi project directory with its own file backend and passphrase. */
+export interface Sandbox {
+    readonly dir: string;
+    readonly env: NodeJS.ProcessEnv;
+    pulumi(args: string[], opts?: { input?: string; allowFailure?: boolean }): { code: number; stdout: string; stderr: string };
+    cleanup(): void;
+}
+
+export function sandbox(files: Record<string, string>, stack = "it"): Sandbox {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dockyard-it-"));
+    fs.mkdirSync(path.join(dir, "state"));
+    for (const [name, content] of Object.entries(files)) {
+        fs.mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
+        fs.writeFileSync(path.join(dir, name), content);
+    }
+    if (!fs.existsSync(path.join(dir, "node_modules"))) fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"));
+    const env: NodeJS.ProcessEnv = {
+        ...process.env,
+        PULUMI_BACKEND_URL: `file://${path.join(dir, "state")}`,
+        PULUMI_CONFIG_PASSPHRASE: "integration-test",
+        PULUMI_CONFIG_PASSPHRASE_FILE: "",
+        PULUMI_SKIP_UPDATE_CHECK: "true",
+        PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+        PULUMI_STACK: stack,
+    };
+    const pulumi = (args: string[], opts: { input?: string; allowFailure?: boolean } = {}) => {
+        const r = spawnSync("pulumi", [...args, "--non-interactive"], {
+            cwd: dir, env, input: opts.input, encoding: "utf8", timeout: 15 * 60_000, maxBuffer: 64 * 1024 * 1024,
+        });
+        if (r.error) throw r.error;
+        const res = { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+        if (res.code !== 0 && !opts.allowFailure) throw new Error(`pulumi ${args.join(" ")} exited ${res.code}:\n${res.stderr}\n${res.stdout}`);
+        return res;
+    };
+    return { dir, env, pulumi, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
+}

@@ -1,0 +1,158 @@
+import * as assert from "assert";
+import * as fs from "fs";
+import * as yaml from "js-yaml";
+import * as path from "path";
+import { ConfigError, ConfigKeys, effectiveService, parseEnvironment, shortHashOf } from "../../../config";
+
+const STACKS = path.resolve(__dirname, "../../../stacks");
+
+/** The environment object of a committed stack file. */
+export function stackEnvironment(stack: string): any {
+    const doc = yaml.load(fs.readFileSync(path.join(STACKS, `Pulumi.${stack}.yaml`), "utf8")) as any;
+    return doc.config["dockyard:environment"];
+}
+
+const secretKeys: ConfigKeys = { isSecret: (k: string) => (["appToken", "registryPassword"].includes(k) ? true : undefined) };
+
+/** A minimal valid environment to break one piece at a time. */
+function base(): any {
+    return {
+        networks: { backend: {} },
+        volumes: { data: {} },
+        secrets: { token: { fromConfig: "appToken" } },
+        images: { app: { context: "app", repository: "dockyard/app" } },
+        services: {
+            api: {
+                image: "app",
+                networks: ["backend"],
+                secrets: ["token"],
+                mounts: [{ volume: "data", target: "/data" }],
+                ports: [{ target: 8080 }],
+            },
+        },
+    };
+}
+
+function problemsOf(raw: unknown, keys = secretKeys): string[] {
+    try {
+        parseEnvironment(raw, keys);
+    } catch (e) {
+        assert.ok(e instanceof ConfigError, `expected a ConfigError, got ${e}`);
+        return [...(e as ConfigError).problems];
+    }
+    throw new Error("expected the config to be rejected");
+}
+
+describe("parseEnvironment", () => {
+    for (const stack of ["dev", "staging", "prod"]) {
+        it(`accepts the committed ${stack} stack`, () => {
+            const env = parseEnvironment(stackEnvironment(stack), secretKeys);
+            assert.deepStrictEqual(Object.keys(env.services).sort(), ["kv", "web"]);
+        });
+    }
+
+    it("applies defaults then per-service overrides", () => {
+        const env = parseEnvironment(stackEnvironment("staging"), secretKeys);
+        const kv = effectiveService(env, "kv");
+        const web = effectiveService(env, "web");
+        assert.strictEqual(web.replicas, 2);
+        assert.strictEqual(kv.replicas, 1);
+        assert.deepStrictEqual(kv.update, { parallelism: 1, delay: "10s", monitor: "30s", maxFailureRatio: 0, order: "stop-first", failureAction: "rollback" });
+        assert.deepStrictEqual(web.limits, { cpus: 0.5, memory: "256m" });
+        assert.strictEqual(web.requireHealthCheck, true);
+    });
+
+    it("fills environment-level defaults", () => {
+        const env = parseEnvironment(base(), secretKeys);
+        assert.strictEqual(env.mode, "swarm");
+        assert.strictEqual(env.production, false);
+        assert.deepStrictEqual(env.configs, {});
+        assert.deepStrictEqual(env.defaults, {});
+        assert.strictEqual(effectiveService(env, "api").replicas, 1);
+    });
+
+    const cases: Array<[string, (raw: any) => void, string[], ConfigKeys?]> = [
+        ["negative replicas", (r) => (r.services.api.replicas = -1), ["services.api.replicas: expected a whole number, 0 or more, got -1"]],
+        ["replicas of the wrong type", (r) => (r.services.api.replicas = "two"), ["services.api.replicas: expected a whole number, 0 or more, got \"two\""]],
+        ["a misspelt key", (r) => (r.services.api.replcas = 2), [
+            'services.api.replcas: unknown key; did you mean "replicas"? accepted keys are image, replicas, global, command, args, env, ports, networks, mounts, secrets, configs, healthCheck, update, rollback, endpointMode, limits, reservations, constraints, labels, user',
+        ]],
+        ["an unknown top-level key", (r) => (r.servces = {}), [
+            'servces: unknown key; did you mean "services"? accepted keys are mode, production, registry, networks, volumes, secrets, configs, images, defaults, services',
+        ]],
+        ["a missing network", (r) => (r.services.api.networks = ["frontend"]), [
+            'services.api.networks[0]: expected the name of one of the networks (backend), got "frontend"',
+        ]],
+        ["a missing volume", (r) => (r.services.api.mounts = [{ volume: "cache", target: "/cache" }]), [
+            'services.api.mounts[0].volume: expected the name of one of the volumes (data), got "cache"',
+        ]],
+        ["a missing secret", (r) => (r.services.api.secrets = ["nope"]), ['services.api.secrets[0]: expected the name of one of the secrets (token), got "nope"']],
+        ["a missing image", (r) => (r.services.api.image = "ap"), [
+            'services.api.image: expected the name of one of the images (app) or a reference such as "nginx:1.27", got "ap"',
+        ]],
+        ["a port published twice", (r) => (r.services.worker = { image: "busybox:1.36", ports: [{ target: 9000, published: 8080 }] }), [
+            "services.worker.ports[0]: port 8080/tcp is already published by services.api.ports[0]; publish each port once",
+        ]],
+        ["a plaintext secret value", (r) => (r.secrets.token = { value: "hunter2" }), [
+            "secrets.token.value: secret values may not be written in the stack file; run `pulumi config set --secret token <value>` and set secrets.token.fromConfig: token",
+            'secrets.token.fromConfig: config key "token" is not set; run `pulumi config set --secret token <value>`',
+        ]],
+        ["a secret key stored in plaintext", () => undefined, [
+            'secrets.token.fromConfig: config key "appToken" is stored in plaintext; set it again with `pulumi config set --secret appToken <value>`',
+        ], { isSecret: () => false }],
+        ["a bad duration", (r) => (r.services.api.healthCheck = { command: "true", interval: "10 seconds" }), [
+            'services.api.healthCheck.interval: expected a duration such as "10s" or "1m30s", got "10 seconds"',
+        ]],
+        ["an enum outside its values", (r) => (r.services.api.endpointMode = "round-robin"), [
+            'services.api.endpointMode: expected one of "vip", "dnsrr", got "round-robin"',
+        ]],
+        ["dnsrr with an ingress port", (r) => (r.services.api.endpointMode = "dnsrr"), [
+            'services.api.ports[0].mode: endpointMode "dnsrr" needs host-mode ports, got "ingress"',
+        ]],
+        ["replicas with global", (r) => Object.assign(r.services.api, { global: true, replicas: 2 }), [
+            "services.api.replicas: cannot be combined with global: true, got 2",
+        ]],
+        ["a missing health check where one is required", (r) => (r.defaults = { requireHealthCheck: true }), [
+            "services.api.healthCheck: expected a health check (defaults.requireHealthCheck is true in this environment), got nothing",
+        ]],
+        ["a relative mount target", (r) => (r.services.api.mounts[0].target = "data"), [
+            'services.api.mounts[0].target: expected an absolute path such as "/data", got "data"',
+        ]],
+        ["no services", (r) => (r.services = {}), ["services: expected at least one service, got {}"]],
+    ];
+    for (const [what, change, expected, keys] of cases) {
+        it(`rejects ${what}`, () => {
+            const raw = base();
+            change(raw);
+            assert.deepStrictEqual(problemsOf(raw, keys ?? secretKeys), expected);
+        });
+    }
+
+    it("reports every problem at once", () => {
+        const raw = base();
+        raw.services.api.replicas = -1;
+        raw.services.api.networks = ["frontend"];
+        raw.volumes.data.deletion = "never";
+        assert.deepStrictEqual(problemsOf(raw), [
+            'volumes.data.deletion: expected one of "retain", "protect", "delete", got "never"',
+            "services.api.replicas: expected a whole number, 0 or more, got -1",
+        ]);
+    });
+
+    it("formats the error with one problem per line", () => {
+        const raw = base();
+        raw.services.api.replicas = -1;
+        assert.throws(() => parseEnvironment(raw, secretKeys), {
+            name: "ConfigError",
+            message: "invalid stack config (1 problem):\n  - services.api.replicas: expected a whole number, 0 or more, got -1",
+        });
+    });
+});
+
+describe("shortHashOf", () => {
+    it("ignores key order and undefined values but not content", () => {
+        assert.strictEqual(shortHashOf({ a: 1, b: [1, 2], c: undefined }), shortHashOf({ b: [1, 2], a: 1 }));
+        assert.notStrictEqual(shortHashOf({ a: 1 }), shortHashOf({ a: 2 }));
+        assert.match(shortHashOf({}), /^[0-9a-f]{16}$/);
+    });
+});

@@ -44,7 +44,14 @@ function installMocks(preview: boolean): void {
     pulumi.runtime.setMocks(
         {
             newResource(args) {
-                const extra = stateFactories.get(args.type)?.(args) ?? {};
+                let extra: Record<string, any> = {};
+                try {
+                    extra = stateFactories.get(args.type)?.(args) ?? {};
+                } catch (e) {
+                    // A throwing factory would otherwise leave the program waiting forever.
+                    console.error(`mockState factory for ${args.type} ${args.name} threw:`, e);
+                    throw e;
+                }
                 return { id: `${args.name}-id`, state: { ...args.inputs, ...extra } };
             },
             call(args) {

@@ -1,16 +1,7 @@
 import * as assert from "assert";
-import * as fs from "fs";
-import * as yaml from "js-yaml";
-import * as path from "path";
+import { stackEnvironment } from "../stacks";
 import { ConfigError, ConfigKeys, effectiveService, parseEnvironment, shortHashOf } from "../../../config";
 
-const STACKS = path.resolve(__dirname, "../../../stacks");
-
-/** The environment object of a committed stack file. */
-export function stackEnvironment(stack: string): any {
-    const doc = yaml.load(fs.readFileSync(path.join(STACKS, `Pulumi.${stack}.yaml`), "utf8")) as any;
-    return doc.config["dockyard:environment"];
-}
 
 const secretKeys: ConfigKeys = { isSecret: (k: string) => (["appToken", "registryPassword"].includes(k) ? true : undefined) };
 

@@ -3,8 +3,8 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import * as fs from "fs";
 import * as path from "path";
-import { Problems, childName, isPositiveInt, shortHash } from "./internal";
-import { LOGIN_SCRIPT, type Registry } from "./registry";
+import { Problems, RUN_SCRIPT, childName, isPositiveInt, shortHash } from "./internal";
+import type { Registry } from "./registry";
 
 export interface ImageArgs {
     /** Build context directory. */
@@ -71,32 +71,37 @@ export function contextHash(args: Pick<ImageArgs, "context" | "dockerfile" | "bu
     return shortHash(parts, 12);
 }
 
-/** The build-test-push script; all inputs arrive as environment variables. */
+/** The build-test-push script; all inputs arrive as environment variables. Quiet unless a step fails. */
 export const BUILD_SCRIPT = [
     "set -eu",
     // The legacy builder takes over only where BuildKit's buildx is not installed.
     'docker buildx version >/dev/null 2>&1 || export DOCKER_BUILDKIT=0',
+    'log="$(mktemp)"; trap \'rm -f "$log"\' EXIT',
+    // step WHAT COMMAND...: run quietly; on failure say what failed and show the end of its output.
+    'step() { what="$1"; shift; if ! "$@" >"$log" 2>&1; then echo "dockyard: $what failed:" >&2; grep -v -e DEPRECATED -e "legacy builder" -e "BuildKit is currently disabled" -e "environment-variable" "$log" | tail -n 30 >&2; exit 1; fi; }',
     'set -- --label "dockyard.image=$IMAGE_OWNER" -f "$DOCKERFILE"',
-    '[ -n "${PLATFORM:-}" ] && set -- "$@" --platform "$PLATFORM"',
+    '[ -z "${PLATFORM:-}" ] || set -- "$@" --platform "$PLATFORM"',
     'for a in $BUILD_ARGS; do set -- "$@" --build-arg "$a"; done',
     'if [ -n "${TEST_TARGET:-}" ]; then',
-    '  echo "dockyard: running tests (stage $TEST_TARGET) for $IMAGE_REF" >&2',
-    '  docker build -q "$@" --target "$TEST_TARGET" "$CONTEXT" >/dev/null || { echo "dockyard: tests failed in stage $TEST_TARGET of $IMAGE_REF; nothing was pushed" >&2; exit 1; }',
+    '  step "the tests (stage $TEST_TARGET) of $IMAGE_REF; nothing was pushed, and" docker build "$@" --target "$TEST_TARGET" "$CONTEXT"',
     "fi",
-    '[ -n "${TARGET:-}" ] && set -- "$@" --target "$TARGET"',
-    'docker build -q "$@" -t "$IMAGE_REF" "$CONTEXT" >/dev/null',
-    'if [ -n "${REGISTRY_SERVER:-}" ]; then',
-    '  if [ -n "${REGISTRY_USERNAME:-}" ]; then',
-    `    ( ${LOGIN_SCRIPT.split("\n").join("\n      ")}\n      docker push -q "$IMAGE_REF" >/dev/null ) || exit 1`,
-    "  else",
-    '    docker push -q "$IMAGE_REF" >/dev/null || { echo "dockyard: push of $IMAGE_REF to $REGISTRY_SERVER failed" >&2; exit 1; }',
+    '[ -z "${TARGET:-}" ] || set -- "$@" --target "$TARGET"',
+    'step "building $IMAGE_REF" docker build "$@" -t "$IMAGE_REF" "$CONTEXT"',
+    'if [ -z "${REGISTRY_SERVER:-}" ]; then echo "$IMAGE_REF"; exit 0; fi',
+    'if [ -n "${REGISTRY_USERNAME:-}" ]; then',
+    '  export DOCKER_CONFIG="$(mktemp -d)"; trap \'rm -rf "$log" "$DOCKER_CONFIG"\' EXIT',
+    '  if ! out=$(printf "%s" "$REGISTRY_PASSWORD" | docker login --username "$REGISTRY_USERNAME" --password-stdin "$REGISTRY_SERVER" 2>&1); then',
+    '    case "$out" in',
+    '      *nauthorized*|*"incorrect username or password"*|*denied*|*401*) echo "dockyard: authentication to registry $REGISTRY_SERVER failed for user $REGISTRY_USERNAME: check the username and password" >&2 ;;',
+    '      *) echo "dockyard: cannot log in to registry $REGISTRY_SERVER: $out" >&2 ;;',
+    "    esac",
+    "    exit 1",
     "  fi",
-    '  digest=$(docker image inspect --format \'{{range .RepoDigests}}{{println .}}{{end}}\' "$IMAGE_REF" | grep "^${IMAGE_REF%:*}@" | head -n 1)',
-    '  [ -n "$digest" ] || { echo "dockyard: $IMAGE_REF was pushed but the registry reported no digest" >&2; exit 1; }',
-    '  echo "$digest"',
-    "else",
-    '  echo "$IMAGE_REF"',
     "fi",
+    'step "pushing $IMAGE_REF to $REGISTRY_SERVER" docker push "$IMAGE_REF"',
+    'digest=$(docker image inspect --format \'{{range .RepoDigests}}{{println .}}{{end}}\' "$IMAGE_REF" | grep "^${IMAGE_REF%:*}@" | head -n 1)',
+    '[ -n "$digest" ] || { echo "dockyard: $IMAGE_REF was pushed but the registry reported no digest" >&2; exit 1; }',
+    'echo "$digest"',
 ].join("\n");
 
 /** Removes this image's builds beyond the newest `KEEP`, and dangling layers it left; nothing else. */
@@ -140,8 +145,9 @@ export class Image extends pulumi.ComponentResource {
         this.build = new command.local.Command(
             childName(name, "build"),
             {
-                create: BUILD_SCRIPT,
+                create: RUN_SCRIPT,
                 environment: {
+                    DOCKYARD_SCRIPT: BUILD_SCRIPT,
                     IMAGE_REF: this.taggedRef,
                     IMAGE_OWNER: owner,
                     CONTEXT: path.resolve(args.context),
@@ -165,8 +171,8 @@ export class Image extends pulumi.ComponentResource {
         this.prune = new command.local.Command(
             childName(name, "prune"),
             {
-                create: PRUNE_SCRIPT,
-                environment: { IMAGE_OWNER: owner, KEEP: String(args.keep ?? 5) },
+                create: RUN_SCRIPT,
+                environment: { DOCKYARD_SCRIPT: PRUNE_SCRIPT, IMAGE_OWNER: owner, KEEP: String(args.keep ?? 5) },
                 triggers: [this.imageRef],
                 logging: "stderr",
             },

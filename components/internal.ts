@@ -14,6 +14,13 @@ export function labelList(component: string, labels: Readonly<Record<string, str
     return Object.entries(all).map(([label, value]) => ({ label, value }));
 }
 
+/**
+ * The `create` of every command Dockyard runs: the script itself travels in the DOCKYARD_SCRIPT
+ * environment variable, so a failure reads `running "sh -c \"$DOCKYARD_SCRIPT\""` plus the
+ * script's own message instead of the whole script.
+ */
+export const RUN_SCRIPT = 'sh -c "$DOCKYARD_SCRIPT"';
+
 /** First `length` hex characters of the SHA-256 of the given parts. */
 export function shortHash(parts: readonly string[], length = 12): string {
     const h = crypto.createHash("sha256");

@@ -2,7 +2,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import * as bcrypt from "bcryptjs";
 import * as crypto from "crypto";
-import { Problems, childName, enumValues, isPort, known } from "./internal";
+import { Problems, RUN_SCRIPT, childName, enumValues, isPort, known } from "./internal";
 import { Secret } from "./secret";
 import { EndpointMode, PublishMode, SecretMount, Service, UpdateOrder } from "./service";
 import { Volume, VolumeDeletion } from "./volume";
@@ -129,8 +129,9 @@ export class Registry extends pulumi.ComponentResource {
                 ? new command.local.Command(
                       childName(name, "login"),
                       {
-                          create: LOGIN_SCRIPT,
+                          create: RUN_SCRIPT,
                           environment: {
+                              DOCKYARD_SCRIPT: LOGIN_SCRIPT,
                               REGISTRY_SERVER: args.server,
                               REGISTRY_USERNAME: this.username.apply((u) => u ?? ""),
                               REGISTRY_PASSWORD: this.password.apply((p) => p ?? ""),

@@ -34,13 +34,13 @@ dockyard:   - install Go 1.25 or later (https://go.dev/dl/) so setup can build P
 # build <wrapper dir> <main package> <output dir> <binary name> <ldflags>
 build() {
   local wrapper="$1" pkg="$2" out="$3" bin="$4" ldflags="$5" tmp log
-  tmp="$(mktemp -d "${out%/*}/.build.XXXXXX")"
+  mkdir -p "$out"
+  tmp="$(mktemp -d "$out/.build.XXXXXX")"
   log="$DOCKYARD_CACHE/build-$bin.log"
   if ! (cd "$wrapper" && go build -trimpath -ldflags "-s -w $ldflags" -o "$tmp/$bin" "$pkg") >"$log" 2>&1; then
     rm -rf "$tmp"
     return 1
   fi
-  mkdir -p "$out"
   mv -f "$tmp/$bin" "$out/$bin"
   rm -rf "$tmp"
 }
@@ -57,21 +57,21 @@ if ! command -v pulumi >/dev/null 2>&1; then
     fail "building the Pulumi CLI failed; see $DOCKYARD_CACHE/build-pulumi.log"
   source "$root/scripts/lib/toolchain-path.sh"
 fi
-if ! command -v pulumi-language-nodejs >/dev/null 2>&1; then
+# The CLI looks for its language hosts next to itself first.
+cli_bin="$(dirname "$(command -v pulumi)")"
+if [ ! -x "$cli_bin/pulumi-language-nodejs" ]; then
   need_go
+  [ -w "$cli_bin" ] || fail "no pulumi-language-nodejs next to $(command -v pulumi); reinstall the Pulumi CLI"
   say "building the Pulumi Node.js language host (sdk $HOST_VERSION) with Go (first run only)"
-  host_dir="$DOCKYARD_CACHE/pulumi-language-nodejs-$HOST_VERSION/bin"
   build "$root/scripts/toolchain/nodejs-host" github.com/pulumi/pulumi/sdk/v3/nodejs/cmd/pulumi-language-nodejs \
-    "$host_dir" pulumi-language-nodejs "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$HOST_VERSION" ||
+    "$cli_bin" pulumi-language-nodejs "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$HOST_VERSION" ||
     fail "building the Node.js language host failed; see $DOCKYARD_CACHE/build-pulumi-language-nodejs.log"
-  source "$root/scripts/lib/toolchain-path.sh"
 fi
 pulumi version >/dev/null 2>&1 || fail "\`pulumi version\` does not run; remove $DOCKYARD_CACHE and run setup again"
 
 # Dynamic providers run through this script from the SDK; it must sit next to the language host.
-host_bin="$(dirname "$(command -v pulumi-language-nodejs)")"
-if [ -f "$root/node_modules/@pulumi/pulumi/pulumi-resource-pulumi-nodejs" ] && [ ! -x "$host_bin/pulumi-resource-pulumi-nodejs" ] && [ -w "$host_bin" ]; then
-  install -m 0755 "$root/node_modules/@pulumi/pulumi/pulumi-resource-pulumi-nodejs" "$host_bin/"
+if [ -f "$root/node_modules/@pulumi/pulumi/pulumi-resource-pulumi-nodejs" ] && [ ! -x "$cli_bin/pulumi-resource-pulumi-nodejs" ] && [ -w "$cli_bin" ]; then
+  install -m 0755 "$root/node_modules/@pulumi/pulumi/pulumi-resource-pulumi-nodejs" "$cli_bin/"
 fi
 
 # 2. The command provider, registered as a plugin.

@@ -15,6 +15,7 @@ import {
     valueOf,
 } from "./harness";
 import { stackEnvironment } from "./stacks";
+import { LOGIN_SCRIPT } from "../../components/registry";
 
 const TOKEN = "app-token-value-0123456789";
 const REGISTRY_PASSWORD = "registry-password-value";
@@ -190,6 +191,7 @@ describe("program", function () {
                 // The password makes the whole environment secret.
                 assert.ok(isSecretValue(login.inputs.environment));
                 assert.deepStrictEqual(reveal(login.inputs.environment), {
+                    DOCKYARD_SCRIPT: LOGIN_SCRIPT,
                     REGISTRY_SERVER: stack === "prod" ? "registry.example.com" : "registry.staging.example.com",
                     REGISTRY_USERNAME: "deploy",
                     REGISTRY_PASSWORD,

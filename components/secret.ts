@@ -60,7 +60,7 @@ export class Secret extends pulumi.ComponentResource {
                 labels: labelList(name, args.labels),
             },
             // Create the new version before deleting the old one: services switch over in between.
-            { parent: this, deleteBeforeReplace: false, additionalSecretOutputs: ["data"] },
+            { parent: this, deleteBeforeReplace: false },
         );
         this.secretName = this.secret.name;
         this.secretId = this.secret.id;

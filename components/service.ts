@@ -505,7 +505,7 @@ export class Service extends pulumi.ComponentResource {
                             startPeriod: health.startPeriod,
                         },
                     },
-                    networksAdvanceds: args.networks?.map((n) => ({ name: n.networkId })),
+                    networksAdvanceds: args.networks?.map((n) => ({ id: n.networkId })),
                     restartPolicy: restart,
                     resources: args.limits || args.reservations
                         ? { limits: resources(args.limits), reservation: resources(args.reservations) }

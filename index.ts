@@ -6,12 +6,14 @@ import { effectiveService, isImageReference, loadEnvironment, shortHashOf } from
 
 const { env, secret } = loadEnvironment();
 const projectDir = __dirname;
+/** Docker object names get the environment's prefix, so several environments can share an engine. */
+const named = (name: string) => (env.prefix ? `${env.prefix}-${name}` : name);
 
 // Registry
 let registry: dy.Registry | undefined;
 if (env.registry && "external" in env.registry) {
     const r = env.registry.external;
-    registry = new dy.Registry("registry", {
+    registry = new dy.Registry(named("registry"), {
         kind: dy.RegistryKind.External,
         server: r.server,
         username: r.username,
@@ -19,7 +21,7 @@ if (env.registry && "external" in env.registry) {
     });
 } else if (env.registry && "selfHosted" in env.registry) {
     const r = env.registry.selfHosted;
-    registry = new dy.Registry("registry", {
+    registry = new dy.Registry(named("registry"), {
         kind: dy.RegistryKind.SelfHosted,
         port: r.port,
         publishMode: r.publishMode as dy.PublishMode | undefined,
@@ -35,7 +37,7 @@ if (env.registry && "external" in env.registry) {
 const networks = Object.fromEntries(
     Object.entries(env.networks).map(([name, n]) => [
         name,
-        new dy.Network(name, {
+        new dy.Network(named(name), {
             driver: (n.driver ?? (env.mode === "containers" ? "bridge" : "overlay")) as dy.NetworkDriver,
             internal: n.internal,
             subnet: n.subnet,
@@ -47,7 +49,7 @@ const networks = Object.fromEntries(
 const volumes = Object.fromEntries(
     Object.entries(env.volumes).map(([name, v]) => [
         name,
-        new dy.Volume(name, {
+        new dy.Volume(named(name), {
             deletion: v.deletion as dy.VolumeDeletion | undefined,
             driver: v.driver,
             driverOptions: v.driverOptions,
@@ -56,15 +58,15 @@ const volumes = Object.fromEntries(
     ]),
 );
 const secrets = Object.fromEntries(
-    Object.entries(env.secrets).map(([name, s]) => [name, new dy.Secret(name, { data: secret(s.fromConfig) })]),
+    Object.entries(env.secrets).map(([name, s]) => [name, new dy.Secret(named(name), { data: secret(s.fromConfig) })]),
 );
 const configs = Object.fromEntries(
-    Object.entries(env.configs).map(([name, c]) => [name, new dy.Config(name, { data: c.data })]),
+    Object.entries(env.configs).map(([name, c]) => [name, new dy.Config(named(name), { data: c.data })]),
 );
 const images = Object.fromEntries(
     Object.entries(env.images).map(([name, i]) => [
         name,
-        new dy.Image(name, {
+        new dy.Image(named(name), {
             context: path.resolve(projectDir, i.context),
             dockerfile: i.dockerfile,
             repository: i.repository,
@@ -95,7 +97,7 @@ for (const name of Object.keys(env.services)) {
     const healthCheck = s.healthCheck;
     let workload: dy.Service | dy.Container;
     if (env.mode === "containers") {
-        workload = new dy.Container(name, {
+        workload = new dy.Container(named(name), {
             image,
             command: s.command,
             args: s.args,
@@ -109,15 +111,17 @@ for (const name of Object.keys(env.services)) {
             user: s.user,
         });
     } else {
-        workload = new dy.Service(name, {
+        workload = new dy.Service(named(name), {
             image,
+            // Reachable by its short name on its networks whatever the prefix.
+            aliases: env.prefix ? [name] : undefined,
             replicas: s.replicas,
             global: s.global,
             command: s.command,
             args: s.args,
             env: s.env && Object.fromEntries(Object.entries(s.env).map(([k, v]) => [k, String(v)])),
             secrets: (s.secrets ?? []).map((ref) =>
-                typeof ref === "string" ? { secret: secrets[ref] } : { secret: secrets[ref.name], target: ref.target },
+                typeof ref === "string" ? { secret: secrets[ref], target: ref } : { secret: secrets[ref.name], target: ref.target ?? ref.name },
             ),
             configs: (s.configs ?? []).map((c) => ({ config: configs[c.name], target: c.target })),
             networks: (s.networks ?? []).map((n) => networks[n]),

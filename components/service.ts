@@ -207,6 +207,11 @@ export interface ServiceArgs {
      * @default none (only the ingress network when ports are published)
      */
     readonly networks?: readonly Network[];
+    /**
+     * Extra DNS names for the service on each of its networks.
+     * @default none: reachable by `serviceName` only
+     */
+    readonly aliases?: readonly string[];
     /** @default none */
     readonly mounts?: readonly Mount[];
     /** @default none: nothing is published */
@@ -340,6 +345,8 @@ export function validateServiceArgs(name: string, args: ServiceArgs, kind = "Ser
         }
     }
 
+    (args.aliases ?? []).forEach((a, i) => p.check(isDockerName(a), `aliases[${i}]`, a, DOCKER_NAME_HINT));
+    if (args.aliases?.length && !args.networks?.length) p.conflict("aliases: names are given on networks, but the service joins none; add networks");
     (args.networks ?? []).forEach((n, i) => {
         if (n.driver !== NetworkDriver.Overlay) {
             p.conflict(`networks[${i}]: services need overlay networks, but this one's driver is ${JSON.stringify(n.driver)}`);
@@ -505,7 +512,7 @@ export class Service extends pulumi.ComponentResource {
                             startPeriod: health.startPeriod,
                         },
                     },
-                    networksAdvanceds: args.networks?.map((n) => ({ id: n.networkId })),
+                    networksAdvanceds: args.networks?.map((n) => ({ id: n.networkId, aliases: args.aliases ? [...args.aliases] : undefined })),
                     restartPolicy: restart,
                     resources: args.limits || args.reservations
                         ? { limits: resources(args.limits), reservation: resources(args.reservations) }

@@ -144,6 +144,8 @@ const named = <T extends z.ZodType>(schema: T) =>
     z.record(z.string().regex(NAME, { error: "expected a name of letters, digits, '_', '.' or '-'" }), schema);
 
 export const environmentSchema = z.strictObject({
+    /** Prefix for every Docker object name (`<prefix>-web`), so several environments can share one engine. */
+    prefix: z.string().regex(/^[a-z0-9][a-z0-9-]{0,19}$/, { error: "expected up to 20 lower-case letters, digits or '-'" }).optional(),
     /** `swarm`: services on a Swarm; `containers`: plain containers on one host. */
     mode: z.enum(["swarm", "containers"]).default("swarm"),
     /** Marks a production environment: reviews flag every change to it. */

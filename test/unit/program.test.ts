@@ -174,6 +174,23 @@ describe("program", function () {
         });
     });
 
+    describe("dev stack with a prefix", () => {
+        before(async () => {
+            await runProgram({ ...stackEnvironment("dev"), prefix: "it" });
+        });
+
+        it("prefixes every Docker object name and keeps the short names as DNS aliases", () => {
+            assert.deepStrictEqual(ofType("docker:index/service:Service").map((s) => s.inputs.name).sort(), ["it-kv", "it-registry", "it-web"]);
+            assert.strictEqual(one("docker:index/network:Network", "it-backend-network").inputs.name, "it-backend");
+            assert.strictEqual(one("docker:index/volume:Volume", "it-kv-data-volume").inputs.name, "it-kv-data");
+            assert.match(one("docker:index/secret:Secret", "it-app_token-secret").inputs.name, /^it-app_token-[0-9a-f]{12}$/);
+            const web = service("it-web").inputs.taskSpec;
+            assert.deepStrictEqual(web.networksAdvanceds, [{ id: "it-backend-network-id", aliases: ["web"] }]);
+            assert.deepStrictEqual(web.containerSpec.secrets.map((s: any) => s.fileName), ["/run/secrets/app_token"]);
+            assert.deepStrictEqual(web.containerSpec.env, { KV_URL: "http://kv:8080" });
+        });
+    });
+
     for (const [stack, replicas, cpus, memoryMiB, monitor] of [
         ["staging", 2, 0.5e9, 256, "30s"],
         ["prod", 4, 1e9, 512, "60s"],

@@ -69,7 +69,7 @@ describe("parseEnvironment", () => {
             'services.api.replcas: unknown key; did you mean "replicas"? accepted keys are image, replicas, global, command, args, env, ports, networks, mounts, secrets, configs, healthCheck, update, rollback, endpointMode, limits, reservations, constraints, labels, user',
         ]],
         ["an unknown top-level key", (r) => (r.servces = {}), [
-            'servces: unknown key; did you mean "services"? accepted keys are mode, production, registry, networks, volumes, secrets, configs, images, defaults, services',
+            'servces: unknown key; did you mean "services"? accepted keys are prefix, mode, production, registry, networks, volumes, secrets, configs, images, defaults, services',
         ]],
         ["a missing network", (r) => (r.services.api.networks = ["frontend"]), [
             'services.api.networks[0]: expected the name of one of the networks (backend), got "frontend"',

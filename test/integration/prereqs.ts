@@ -106,3 +106,33 @@ export function sandbox(files: Record<string, string>, stack = "it"): Sandbox {
     };
     return { dir, env, pulumi, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }
+
+/** Poll until `check` returns true (Swarm removes networks and tasks asynchronously). */
+export async function eventually(what: string, check: () => boolean, timeoutMs = 60_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+        if (check()) return;
+        await new Promise((r) => setTimeout(r, 1000));
+    }
+    throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}`);
+}
+
+/** Docker objects whose name starts with `prefix`, by kind. */
+export function dockerObjects(prefix: string): Record<string, string[]> {
+    const names = (args: string[]) => sh("docker", args).split("\n").filter((n) => n.startsWith(prefix)).sort();
+    return {
+        services: names(["service", "ls", "--format", "{{.Name}}"]),
+        secrets: names(["secret", "ls", "--format", "{{.Name}}"]),
+        configs: names(["config", "ls", "--format", "{{.Name}}"]),
+        networks: names(["network", "ls", "--format", "{{.Name}}"]),
+        volumes: names(["volume", "ls", "--format", "{{.Name}}"]),
+        containers: names(["ps", "-a", "--format", "{{.Names}}"]),
+    };
+}
+
+/** The id of a running task container of a Swarm service. */
+export function taskContainer(service: string): string {
+    const ids = sh("docker", ["ps", "-q", "--filter", `label=com.docker.swarm.service.name=${service}`]).trim().split("\n").filter(Boolean);
+    if (ids.length === 0) throw new Error(`no running task for service ${service}`);
+    return ids[0];
+}

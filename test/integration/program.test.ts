@@ -1,0 +1,128 @@
+// The dev environment for real: deploy it from a copy of this project, call the app, change the
+// app and deploy again (data kept), then destroy, leaving only the retained volumes.
+import * as assert from "assert";
+import * as fs from "fs";
+import * as yaml from "js-yaml";
+import * as path from "path";
+import {
+    ROOT, Sandbox, dockerObjects, eventually, pluginMissing, requireOrSkip, sandbox, sh, swarmMissing,
+} from "./prereqs";
+
+const WEB_PORT = 18080;
+const REGISTRY_PORT = 15000;
+
+/** Copy the project's program (not its state) into a sandbox with a test stack made from `dev`. */
+function projectSandbox(prefix: string): Sandbox {
+    const box = sandbox({});
+    for (const item of ["Pulumi.yaml", "package.json", "tsconfig.json", "index.ts", "components", "config", "app"]) {
+        fs.cpSync(path.join(ROOT, item), path.join(box.dir, item), { recursive: true });
+    }
+    const dev = yaml.load(fs.readFileSync(path.join(ROOT, "stacks/Pulumi.dev.yaml"), "utf8")) as any;
+    const env = dev.config["dockyard:environment"];
+    env.prefix = prefix;
+    env.registry.selfHosted.port = REGISTRY_PORT;
+    env.services.web.ports[0].published = WEB_PORT;
+    fs.mkdirSync(path.join(box.dir, "stacks"));
+    fs.writeFileSync(path.join(box.dir, "stacks/Pulumi.it.yaml"), yaml.dump(dev));
+    return box;
+}
+
+/** Change the test stack's environment in its stack file (keeping what Pulumi added to it). */
+function editEnvironment(box: Sandbox, change: (env: any) => void): void {
+    const file = path.join(box.dir, "stacks/Pulumi.it.yaml");
+    const doc = yaml.load(fs.readFileSync(file, "utf8")) as any;
+    change(doc.config["dockyard:environment"]);
+    fs.writeFileSync(file, yaml.dump(doc));
+}
+
+function http(method: string, urlPath: string, body?: string): { status: number; body: string } {
+    const out = sh("curl", ["-s", "-X", method, "-o", "-", "-w", "\n%{http_code}", ...(body !== undefined ? ["--data-binary", body] : []),
+        `http://127.0.0.1:${WEB_PORT}${urlPath}`]);
+    const lines = out.split("\n");
+    return { status: Number(lines.pop()), body: lines.join("\n") };
+}
+
+describe("integration: the dev environment deployed for real", function () {
+    this.timeout(20 * 60_000);
+    const prefix = `dyp${process.pid % 100000}`;
+    let box: Sandbox;
+
+    before(function () {
+        requireOrSkip(this, swarmMissing(), pluginMissing("docker", "5.2.0"), pluginMissing("command", "1.2.1"));
+        box = projectSandbox(prefix);
+        box.pulumi(["stack", "init", "it", "--secrets-provider", "passphrase"]);
+        box.pulumi(["config", "set", "--secret", "appToken"], { input: "integration-app-token" });
+    });
+
+    after(async function () {
+        if (!box) return;
+        box.pulumi(["destroy", "--yes", "--skip-preview"], { allowFailure: true });
+        await eventually("the test volumes to be released", () => {
+            for (const v of dockerObjects(prefix).volumes) {
+                try {
+                    sh("docker", ["volume", "rm", "-f", v]);
+                } catch {
+                    return false;
+                }
+            }
+            return true;
+        });
+        box.cleanup();
+    });
+
+    it("deploys: the app answers healthy and reads its secret from /run/secrets", async () => {
+        box.pulumi(["up", "--yes", "--skip-preview"]);
+        await eventually("the web service to answer", () => {
+            try {
+                return http("GET", "/healthz").status === 200;
+            } catch {
+                return false;
+            }
+        });
+        assert.deepStrictEqual(http("GET", "/healthz"), { status: 200, body: "ok" });
+        assert.match(http("GET", "/").body, /^dockyard sample app version=dev host=/);
+        const check = http("GET", "/secret-check");
+        assert.strictEqual(check.status, 200);
+        assert.match(check.body, /^app_token present sha256=[0-9a-f]{64}$/);
+        const outputs = JSON.parse(box.pulumi(["stack", "output", "--json"]).stdout);
+        assert.deepStrictEqual(outputs.serviceEndpoints, { web: [`localhost:${WEB_PORT}`], kv: [] });
+        assert.match(outputs.releaseManifest.web.image, new RegExp(`^127\\.0\\.0\\.1:${REGISTRY_PORT}/dockyard/app@sha256:[0-9a-f]{64}$`));
+    });
+
+    it("keeps data written to the kv volume across a new release of the app", async () => {
+        assert.deepStrictEqual(http("PUT", "/kv/release", "written-before-v2"), { status: 200, body: "stored release" });
+        editEnvironment(box, (env) => (env.images.app.buildArgs.APP_VERSION = "v2"));
+        const preview = JSON.parse(box.pulumi(["preview", "--json"]).stdout);
+        const replaced = preview.steps.filter((s: any) => s.op === "replace").map((s: any) => s.urn.split("::").pop()).sort();
+        assert.deepStrictEqual(replaced, [`${prefix}-app-build`, `${prefix}-app-prune`], "only the build is replaced; services update in place");
+        box.pulumi(["up", "--yes", "--skip-preview"]);
+        await eventually("version v2 to serve", () => {
+            try {
+                return http("GET", "/").body.startsWith("dockyard sample app version=v2 ");
+            } catch {
+                return false;
+            }
+        });
+        assert.deepStrictEqual(http("GET", "/kv/release"), { status: 200, body: "written-before-v2" });
+    });
+
+    it("never writes the secret into the state or a container's environment", () => {
+        const state = box.pulumi(["stack", "export"]).stdout;
+        assert.ok(!state.includes("integration-app-token"));
+        for (const id of sh("docker", ["ps", "-q", "--filter", `label=com.docker.swarm.service.name=${prefix}-web`]).trim().split("\n")) {
+            assert.ok(!sh("docker", ["inspect", "--format", "{{json .Config.Env}}", id]).includes("integration-app-token"));
+        }
+    });
+
+    it("destroys everything but the retained volumes", async () => {
+        box.pulumi(["destroy", "--yes", "--skip-preview"]);
+        await eventually("Swarm to remove tasks and networks", () => {
+            const left = dockerObjects(prefix);
+            return left.networks.length === 0 && left.containers.length === 0;
+        });
+        assert.deepStrictEqual(dockerObjects(prefix), {
+            services: [], secrets: [], configs: [], networks: [], containers: [],
+            volumes: [`${prefix}-kv-data`, `${prefix}-registry-data`],
+        });
+    });
+});

@@ -50,14 +50,20 @@ fi
 
 # 5. The dev stack: preview, then deploy.
 run() { bash scripts/dockyard-env.sh "$@"; }
-if ! run pulumi plugin ls 2>/dev/null | grep -Eq '^docker +resource +5\.2\.0'; then
-  cat >&2 <<'MSG'
-dockyard: NOT DEPLOYING the dev stack: the Pulumi Docker provider plugin (resource docker 5.2.0)
-dockyard: is not installed, and this machine cannot download it. Everything else is set up.
-dockyard: Install it, then run `npm run setup` again:
-dockyard:   pulumi plugin install resource docker 5.2.0                  (machine with internet access)
-dockyard:   pulumi plugin install resource docker 5.2.0 --file <binary>  (a binary you built or copied)
-MSG
+plugins="$(run pulumi plugin ls 2>/dev/null || true)"
+missing=()
+echo "$plugins" | grep -Eq '^docker +resource +5\.2\.0( |$)' || missing+=("docker 5.2.0")
+echo "$plugins" | grep -Eq '^command +resource +1\.2\.1( |$)' || missing+=("command 1.2.1")
+if [ ${#missing[@]} -gt 0 ]; then
+  {
+    echo "dockyard: NOT DEPLOYING the dev stack: these Pulumi provider plugins are not installed and this"
+    echo "dockyard: machine cannot download them: ${missing[*]}. Everything else is set up."
+    echo "dockyard: Install each, then run \`npm run setup\` again:"
+    for m in "${missing[@]}"; do
+      echo "dockyard:   pulumi plugin install resource $m                   (machine with internet access)"
+      echo "dockyard:   pulumi plugin install resource $m --file <binary>   (a binary you built or copied)"
+    done
+  } >&2
   exit 0
 fi
 run pulumi stack select dev --create --secrets-provider passphrase >/dev/null

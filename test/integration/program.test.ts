@@ -89,6 +89,11 @@ describe("integration: the dev environment deployed for real", function () {
         assert.match(outputs.releaseManifest.web.image, new RegExp(`^127\\.0\\.0\\.1:${REGISTRY_PORT}/dockyard/app@sha256:[0-9a-f]{64}$`));
     });
 
+    it("builds and pushes nothing when nothing changed", () => {
+        const r = box.pulumi(["preview", "--expect-no-changes"], { allowFailure: true });
+        assert.strictEqual(r.code, 0, r.stdout + r.stderr);
+    });
+
     it("keeps data written to the kv volume across a new release of the app", async () => {
         assert.deepStrictEqual(http("PUT", "/kv/release", "written-before-v2"), { status: 200, body: "stored release" });
         editEnvironment(box, (env) => (env.images.app.buildArgs.APP_VERSION = "v2"));

@@ -4,7 +4,7 @@ import * as path from "path";
 import * as dy from "./components";
 import { effectiveService, isImageReference, loadEnvironment, shortHashOf } from "./config";
 
-const { env, secret } = loadEnvironment();
+const { env, pins, secret } = loadEnvironment();
 const projectDir = __dirname;
 /** Docker object names get the environment's prefix, so several environments can share an engine. */
 const named = (name: string) => (env.prefix ? `${env.prefix}-${name}` : name);
@@ -63,10 +63,11 @@ const secrets = Object.fromEntries(
 const configs = Object.fromEntries(
     Object.entries(env.configs).map(([name, c]) => [name, new dy.Config(named(name), { data: c.data })]),
 );
-const images = Object.fromEntries(
+// Images pinned by a rollback are deployed by their recorded digest instead of being built.
+const images: Record<string, dy.Image | string> = Object.fromEntries(
     Object.entries(env.images).map(([name, i]) => [
         name,
-        new dy.Image(named(name), {
+        pins[name] ?? new dy.Image(named(name), {
             context: path.resolve(projectDir, i.context),
             dockerfile: i.dockerfile,
             repository: i.repository,
@@ -150,5 +151,11 @@ export const serviceEndpoints = endpoints;
 export const networkNames = Object.fromEntries(Object.entries(networks).map(([k, n]) => [k, n.networkName]));
 export const volumeNames = Object.fromEntries(Object.entries(volumes).map(([k, v]) => [k, v.volumeName]));
 export const registryServer = registry?.server;
+/** The reference each image of this environment deploys (what a rollback pins). */
+export const imageRefs = Object.fromEntries(
+    Object.entries(images).map(([k, i]) => [k, typeof i === "string" ? pulumi.output(i) : i.imageRef]),
+);
+/** Images pinned by a rollback, if any. */
+export const pinnedImages = pins;
 /** What each service runs: the rollback tooling restores releases from this. */
 export const releaseManifest = pulumi.output(manifest);

@@ -1,5 +1,6 @@
 // The only place the program reads Pulumi config.
 import * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
 import { ConfigError, ConfigKeys, parseEnvironment } from "./parse";
 import { Environment } from "./schema";
 
@@ -9,8 +10,13 @@ const { isConfigSecret } = require("@pulumi/pulumi/runtime/config") as { isConfi
 /** The key holding a stack's environment in its stack file. */
 export const ENVIRONMENT_KEY = "environment";
 
+/** The key the rollback tooling sets to pin images to a recorded release's digests. */
+export const PINS_KEY = "releasePins";
+
 export interface LoadedEnvironment {
     readonly env: Environment;
+    /** Image name → reference to deploy instead of building (set by `rollback`), if any. */
+    readonly pins: Readonly<Record<string, string>>;
     /** The value of a secret config key, as a Pulumi secret. */
     secret(key: string): pulumi.Output<string>;
 }
@@ -28,5 +34,23 @@ export function loadEnvironment(): LoadedEnvironment {
         isSecret: (key) => (config.get(key) === undefined ? undefined : isConfigSecret(`${config.name}:${key}`)),
     };
     const env = parseEnvironment(raw, keys);
-    return { env, secret: (key) => config.requireSecret(key) };
+    const pins = parsePins(config.getObject<unknown>(PINS_KEY), env);
+    return { env, pins, secret: (key) => config.requireSecret(key) };
+}
+
+const pinsSchema = z.record(z.string(), z.string().regex(/^[^\s@]+@sha256:[0-9a-f]{64}$|^[^\s@:]+(:\d+)?\/?[^\s@]*:[\w][\w.-]*$/));
+
+/** Pins must name images of this environment and be immutable references. */
+export function parsePins(raw: unknown, env: Environment): Record<string, string> {
+    if (raw === undefined) return {};
+    const parsed = pinsSchema.safeParse(raw);
+    const problems: string[] = [];
+    if (!parsed.success) problems.push(`${PINS_KEY}: expected { <image name>: "<repo>@sha256:<digest>" }, got ${JSON.stringify(raw)}`);
+    else {
+        for (const name of Object.keys(parsed.data)) {
+            if (!(name in env.images)) problems.push(`${PINS_KEY}.${name}: expected the name of one of the images (${Object.keys(env.images).join(", ")}), got ${JSON.stringify(name)}`);
+        }
+    }
+    if (problems.length) throw new ConfigError(problems);
+    return parsed.data!;
 }

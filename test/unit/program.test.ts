@@ -174,6 +174,29 @@ describe("program", function () {
         });
     });
 
+    describe("dev stack pinned to a recorded release", () => {
+        const PINNED = `127.0.0.1:5000/dockyard/app@sha256:${"cd".repeat(32)}`;
+        let program: typeof import("../../index");
+        before(async () => {
+            program = await runProgram(stackEnvironment("dev"), { appToken: TOKEN, releasePins: JSON.stringify({ app: PINNED }) } as any);
+        });
+
+        it("deploys the pinned digest and builds nothing", async () => {
+            assert.deepStrictEqual(ofType("dockyard:image:Image"), []);
+            assert.deepStrictEqual(ofType("command:local:Command"), []);
+            assert.strictEqual(service("web").inputs.taskSpec.containerSpec.image, PINNED);
+            assert.strictEqual(service("kv").inputs.taskSpec.containerSpec.image, PINNED);
+            assert.deepStrictEqual(await valueOf(program.imageRefs.app), PINNED);
+            assert.deepStrictEqual(program.pinnedImages, { app: PINNED });
+        });
+
+        it("rejects a pin for an image the environment does not have", async () => {
+            await assert.rejects(runProgram(stackEnvironment("dev"), { appToken: TOKEN, releasePins: JSON.stringify({ api: PINNED }) } as any), {
+                message: 'invalid stack config (1 problem):\n  - releasePins.api: expected the name of one of the images (app), got "api"',
+            });
+        });
+    });
+
     describe("dev stack with a prefix", () => {
         before(async () => {
             await runProgram({ ...stackEnvironment("dev"), prefix: "it" });

@@ -1,0 +1,225 @@
+// dockyard review | deploy | releases | rollback: review and release tooling over the Automation API.
+// Run through `npm run <command> -- <stack> [options]`, which puts the set-up's Pulumi CLI on PATH.
+import { LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { parseArgs } from "util";
+import { renderMarkdown, review, PreviewJson } from "./report";
+import { Release, appendRelease, describeChanges, lockStack, readReleases, rollbackTarget, stateDir } from "./releases";
+
+export const PROJECT_DIR = path.resolve(__dirname, "..");
+const ENV_KEY = "dockyard:environment";
+const PINS_KEY = "dockyard:releasePins";
+
+const HELP = `Usage: dockyard <command> <stack> [options]
+
+Commands:
+  review <stack>     Preview the stack and write a review (Markdown + JSON) for a pull request.
+                     Exit codes: 0 no changes, 1 error, 2 changes, 3 dangerous changes.
+      --out <dir>      where to write review-<stack>.md and .json (default .dockyard/reviews)
+      --save-plan      also save the update plan, so \`deploy --plan\` applies exactly this review
+  deploy <stack>     pulumi up, then record the release (number, time, git sha, images, config).
+      --plan <file>    apply only the saved plan; refused if the stack changed since the review
+  releases <stack>   List recorded releases: number, time, result, images, what changed.
+  rollback <stack>   Return to the last successful release before the current one.
+      --to <n>         return to release n instead
+      --yes            apply without showing the preview first
+  --help             this text
+
+Releases and locks live in .dockyard/ (or $DOCKYARD_RELEASES_DIR, e.g. a shared directory when
+the stack's backend is shared). Volumes and their data are never touched by a rollback.
+`;
+
+class UsageError extends Error {}
+
+async function openStack(name: string): Promise<Stack> {
+    const pulumiCommand = await PulumiCommand.get({ skipVersionCheck: true });
+    return LocalWorkspace.selectStack({ stackName: name, workDir: PROJECT_DIR }, { pulumiCommand });
+}
+
+async function environmentOf(stack: Stack): Promise<any> {
+    const all = await stack.getAllConfig();
+    const raw = all[ENV_KEY]?.value;
+    return raw === undefined ? undefined : JSON.parse(raw);
+}
+
+function gitSha(): string | undefined {
+    try {
+        return execFileSync("git", ["rev-parse", "--short=12", "HEAD"], { cwd: PROJECT_DIR, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+    } catch {
+        return undefined;
+    }
+}
+
+/** Preview steps from the engine's events, in the shape of `pulumi preview --json`. */
+function stepsFrom(events: any[]): PreviewJson {
+    const steps = events.filter((e) => e.resourcePreEvent).map((e) => {
+        const m = e.resourcePreEvent.metadata;
+        return { op: m.op, urn: m.urn, oldState: m.old, newState: m.new, detailedDiff: m.detailedDiff ?? null, diffReasons: m.diffs };
+    });
+    const diagnostics = events.filter((e) => e.diagnosticEvent).map((e) => ({ urn: e.diagnosticEvent.urn, message: e.diagnosticEvent.message, severity: e.diagnosticEvent.severity }));
+    return { steps, diagnostics };
+}
+
+export async function reviewCommand(stackName: string, opts: { out?: string; savePlan?: boolean }): Promise<number> {
+    const stack = await openStack(stackName);
+    const env = await environmentOf(stack);
+    const outDir = path.resolve(opts.out ?? path.join(stateDir(PROJECT_DIR), "reviews"));
+    fs.mkdirSync(outDir, { recursive: true });
+    const planFile = path.join(outDir, `plan-${stackName}.json`);
+    const events: any[] = [];
+    let failure: string | undefined;
+    try {
+        await stack.preview({ onEvent: (e) => events.push(e), plan: opts.savePlan ? planFile : undefined });
+    } catch (e: any) {
+        failure = String(e.stderr ?? e.message ?? e).trim();
+    }
+    const preview = stepsFrom(events);
+    if (failure && !preview.diagnostics?.some((d) => d.severity === "error")) {
+        preview.diagnostics = [...(preview.diagnostics ?? []), { message: failure.split("\n").slice(-5).join("\n"), severity: "error" }];
+    }
+    const r = review(preview, { stack: stackName, production: env?.production === true || stackName === "prod" });
+    const md = renderMarkdown(r) + (opts.savePlan && !failure ? `\nPlan saved: apply exactly this with \`npm run deploy -- ${stackName} --plan ${path.relative(PROJECT_DIR, planFile)}\`.\n` : "");
+    fs.writeFileSync(path.join(outDir, `review-${stackName}.md`), md);
+    fs.writeFileSync(path.join(outDir, `review-${stackName}.json`), JSON.stringify(r, null, 2) + "\n");
+    process.stdout.write(md);
+    return r.exitCode;
+}
+
+/** Run `pulumi up` under the lock and record the release; returns the release. */
+async function applyAndRecord(stack: Stack, kind: string, opts: { plan?: string; message?: string }): Promise<Release> {
+    let result: Release["result"] = "succeeded";
+    let error: string | undefined;
+    try {
+        await stack.up({ onOutput: (o) => process.stdout.write(o), plan: opts.plan, message: opts.message ?? `dockyard ${kind}` });
+    } catch (e: any) {
+        result = "failed";
+        error = String(e.stderr ?? e.message ?? e).trim().split("\n").slice(-8).join("\n");
+    }
+    const outputs = await stack.outputs();
+    const history = await stack.history(1).catch(() => []);
+    const release = appendRelease(PROJECT_DIR, stack.name, {
+        time: new Date().toISOString(),
+        gitSha: gitSha(),
+        result,
+        kind,
+        pulumiVersion: history[0]?.version,
+        manifest: outputs.releaseManifest?.value ?? {},
+        images: outputs.imageRefs?.value ?? {},
+        environment: await environmentOf(stack),
+        message: error,
+    });
+    if (result === "failed") {
+        console.error(`\ndockyard: release ${release.number} of ${stack.name} FAILED. Swarm rolls failed service updates back, so the services run the previous release's images; the release is recorded as failed.\n${error}`);
+    } else {
+        console.log(`\ndockyard: release ${release.number} of ${stack.name} recorded (${kind}).`);
+    }
+    return release;
+}
+
+export async function deployCommand(stackName: string, opts: { plan?: string }): Promise<number> {
+    const lock = lockStack(PROJECT_DIR, stackName, "deploy");
+    try {
+        const stack = await openStack(stackName);
+        // A deploy ships the current code: drop any pins a rollback left.
+        if ((await stack.getAllConfig())[PINS_KEY]) await stack.removeConfig(PINS_KEY);
+        const release = await applyAndRecord(stack, "deploy", { plan: opts.plan && path.resolve(opts.plan) });
+        return release.result === "succeeded" ? 0 : 1;
+    } finally {
+        lock.release();
+    }
+}
+
+export function releasesText(stackName: string): string {
+    const releases = readReleases(PROJECT_DIR, stackName);
+    if (releases.length === 0) return `No releases recorded for ${stackName}.\n`;
+    const rows = releases.map((r, i) => {
+        const images = [...new Set(Object.values(r.manifest).map((s) => s.image.replace(/@sha256:([0-9a-f]{12})[0-9a-f]+/, "@sha256:$1")))].join(" ");
+        return `${String(r.number).padEnd(4)} ${r.time.slice(0, 19).replace("T", " ")}  ${r.result.padEnd(9)} ${r.kind.padEnd(14)} ${(r.gitSha ?? "-").padEnd(12)}  ${describeChanges(releases[i - 1], r)}  ${images}`;
+    });
+    return [`#    time                 result    kind           git sha       changes  images`, ...rows].join("\n") + "\n";
+}
+
+function imageAvailable(ref: string): boolean {
+    const run = (args: string[]) => {
+        try {
+            execFileSync("docker", args, { stdio: "ignore", timeout: 120_000 });
+            return true;
+        } catch {
+            return false;
+        }
+    };
+    return run(["image", "inspect", ref]) || run(["pull", "-q", ref]);
+}
+
+export async function rollbackCommand(stackName: string, opts: { to?: number; yes?: boolean }): Promise<number> {
+    const lock = lockStack(PROJECT_DIR, stackName, "rollback");
+    try {
+        const target = rollbackTarget(readReleases(PROJECT_DIR, stackName), opts.to);
+        const missing = [...new Set([...Object.values(target.images), ...Object.values(target.manifest).map((s) => s.image)])].filter((ref) => !imageAvailable(ref));
+        if (missing.length) {
+            throw new Error(`release ${target.number} cannot be restored: its image${missing.length > 1 ? "s are" : " is"} no longer available: ${missing.join(", ")}`);
+        }
+        const stack = await openStack(stackName);
+        await stack.setAllConfigJson(JSON.stringify({
+            [ENV_KEY]: { value: JSON.stringify(target.environment), objectValue: target.environment, secret: false },
+            [PINS_KEY]: { value: JSON.stringify(target.images), objectValue: target.images, secret: false },
+        }));
+        console.log(`dockyard: rolling ${stackName} back to release ${target.number} (${target.time}${target.gitSha ? `, git ${target.gitSha}` : ""})`);
+        if (!opts.yes) {
+            await stack.preview({ onOutput: (o) => process.stdout.write(o), diff: true });
+        }
+        const release = await applyAndRecord(stack, `rollback to ${target.number}`, {});
+        return release.result === "succeeded" ? 0 : 1;
+    } finally {
+        lock.release();
+    }
+}
+
+export async function main(argv: string[]): Promise<number> {
+    const { values, positionals } = parseArgs({
+        args: argv,
+        allowPositionals: true,
+        options: {
+            help: { type: "boolean", short: "h" },
+            out: { type: "string" },
+            "save-plan": { type: "boolean" },
+            plan: { type: "string" },
+            to: { type: "string" },
+            yes: { type: "boolean", short: "y" },
+        },
+    });
+    const [command, stack] = positionals;
+    if (values.help || !command) {
+        process.stdout.write(HELP);
+        return command || values.help ? 0 : 1;
+    }
+    if (!stack) throw new UsageError(`${command}: name the stack, e.g. \`${command} dev\``);
+    switch (command) {
+        case "review":
+            return reviewCommand(stack, { out: values.out, savePlan: values["save-plan"] });
+        case "deploy":
+            return deployCommand(stack, { plan: values.plan });
+        case "releases":
+            process.stdout.write(releasesText(stack));
+            return 0;
+        case "rollback": {
+            const to = values.to === undefined ? undefined : Number(values.to);
+            if (to !== undefined && !Number.isInteger(to)) throw new UsageError(`--to: expected a release number, got ${JSON.stringify(values.to)}`);
+            return rollbackCommand(stack, { to, yes: values.yes });
+        }
+        default:
+            throw new UsageError(`unknown command ${JSON.stringify(command)}; expected review, deploy, releases or rollback (see --help)`);
+    }
+}
+
+if (require.main === module) {
+    main(process.argv.slice(2)).then(
+        (code) => process.exit(code),
+        (e) => {
+            console.error(`dockyard: ${e instanceof Error ? e.message : String(e)}`);
+            process.exit(1);
+        },
+    );
+}

@@ -1,0 +1,131 @@
+// Release records and the per-stack deploy lock. A release is what `deploy` or `rollback` applied:
+// its number, time, git sha, result, the stack's release manifest (image digest and spec hash per
+// service), the image references, and the environment config it was deployed with.
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+
+export interface ServiceRelease {
+    readonly image: string;
+    readonly specHash: string;
+}
+
+export interface Release {
+    readonly number: number;
+    readonly time: string;
+    readonly gitSha?: string;
+    /** `succeeded`, or `failed` (Swarm rolled the services back to the release before). */
+    readonly result: "succeeded" | "failed";
+    /** `deploy`, or `rollback to <n>`. */
+    readonly kind: string;
+    /** The Pulumi update version this release's `pulumi up` produced, if known. */
+    readonly pulumiVersion?: number;
+    readonly manifest: Readonly<Record<string, ServiceRelease>>;
+    readonly images: Readonly<Record<string, string>>;
+    /** The `dockyard:environment` config object it was deployed with (no secret values in it). */
+    readonly environment: unknown;
+    readonly message?: string;
+}
+
+/** Where release records and locks live: `.dockyard/` in the project, or $DOCKYARD_RELEASES_DIR. */
+export function stateDir(projectDir: string): string {
+    return process.env.DOCKYARD_RELEASES_DIR ?? path.join(projectDir, ".dockyard");
+}
+
+function releasesFile(projectDir: string, stack: string): string {
+    return path.join(stateDir(projectDir), "releases", `${stack}.json`);
+}
+
+export function readReleases(projectDir: string, stack: string): Release[] {
+    const file = releasesFile(projectDir, stack);
+    return fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, "utf8")) as Release[]) : [];
+}
+
+export function appendRelease(projectDir: string, stack: string, release: Omit<Release, "number">): Release {
+    const all = readReleases(projectDir, stack);
+    const record = { number: (all.at(-1)?.number ?? 0) + 1, ...release };
+    const file = releasesFile(projectDir, stack);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(`${file}.tmp`, JSON.stringify([...all, record], null, 2) + "\n");
+    fs.renameSync(`${file}.tmp`, file);
+    return record;
+}
+
+/** The release `rollback` returns to: `to`, or the last successful one before the current. */
+export function rollbackTarget(releases: readonly Release[], to?: number): Release {
+    if (releases.length === 0) throw new Error("no releases are recorded for this stack yet; deploy one with `deploy` first");
+    if (to !== undefined) {
+        const hit = releases.find((r) => r.number === to);
+        if (!hit) throw new Error(`release ${to} does not exist; recorded releases: ${releases.map((r) => r.number).join(", ")}`);
+        if (hit.result !== "succeeded") throw new Error(`release ${to} failed when it was deployed; pick a successful one (see \`releases\`)`);
+        return hit;
+    }
+    const current = [...releases].reverse().find((r) => r.result === "succeeded");
+    const before = current && [...releases].reverse().find((r) => r.result === "succeeded" && r.number < current.number && !sameAs(r, current));
+    if (!before) throw new Error("there is no successful release before the current one to roll back to");
+    return before;
+}
+
+function sameAs(a: Release, b: Release): boolean {
+    return JSON.stringify(a.manifest) === JSON.stringify(b.manifest);
+}
+
+/** What changed between two releases' manifests, as short phrases. */
+export function describeChanges(prev: Release | undefined, cur: Release): string {
+    if (!prev) return "first release";
+    const out: string[] = [];
+    for (const [svc, s] of Object.entries(cur.manifest)) {
+        const p = prev.manifest[svc];
+        if (!p) out.push(`${svc} added`);
+        else if (p.image !== s.image) out.push(`${svc} image`);
+        else if (p.specHash !== s.specHash) out.push(`${svc} spec`);
+    }
+    for (const svc of Object.keys(prev.manifest)) if (!(svc in cur.manifest)) out.push(`${svc} removed`);
+    return out.length ? out.join(", ") : "no service changes";
+}
+
+export interface Lock {
+    release(): void;
+}
+
+/**
+ * Take the deploy lock of a stack, or throw saying who holds it. A lock whose process is gone
+ * (same host) is taken over.
+ */
+export function lockStack(projectDir: string, stack: string, command: string): Lock {
+    const file = path.join(stateDir(projectDir), "locks", `${stack}.lock`);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const mine = JSON.stringify({ pid: process.pid, host: os.hostname(), command, since: new Date().toISOString() });
+    for (let attempt = 0; attempt < 2; attempt++) {
+        try {
+            fs.writeFileSync(file, mine, { flag: "wx" });
+            return { release: () => fs.rmSync(file, { force: true }) };
+        } catch (e: any) {
+            if (e.code !== "EEXIST") throw e;
+            let holder: { pid: number; host: string; command: string; since: string };
+            try {
+                holder = JSON.parse(fs.readFileSync(file, "utf8"));
+            } catch {
+                continue; // being written right now; try once more
+            }
+            if (holder.host === os.hostname() && !alive(holder.pid)) {
+                fs.rmSync(file, { force: true });
+                continue;
+            }
+            throw new Error(
+                `stack ${stack} is locked: \`${holder.command}\` (pid ${holder.pid} on ${holder.host}) has been running since ${holder.since}. ` +
+                    `Wait for it to finish; if that process is gone, remove ${file}.`,
+            );
+        }
+    }
+    throw new Error(`could not take the lock ${file}`);
+}
+
+function alive(pid: number): boolean {
+    try {
+        process.kill(pid, 0);
+        return true;
+    } catch (e: any) {
+        return e.code === "EPERM";
+    }
+}

@@ -1,4 +1,5 @@
 import { createHash } from "crypto";
+import { RunError } from "@pulumi/pulumi";
 import { z } from "zod";
 import { Environment, ServiceConfig, environmentSchema } from "./schema";
 
@@ -8,8 +9,11 @@ export interface ConfigKeys {
     isSecret(key: string): boolean | undefined;
 }
 
-/** Every problem with a stack's config, each on its own line with its config path. */
-export class ConfigError extends Error {
+/**
+ * Every problem with a stack's config, each on its own line with its config path. A RunError, so
+ * Pulumi shows the message without a stack trace.
+ */
+export class ConfigError extends RunError {
     constructor(public readonly problems: readonly string[]) {
         super(`invalid stack config (${problems.length} ${problems.length === 1 ? "problem" : "problems"}):\n${problems.map((p) => `  - ${p}`).join("\n")}`);
         this.name = "ConfigError";

@@ -162,7 +162,7 @@ export function renderMarkdown(r: Review): string {
         out.push("### :warning: Dangerous changes", "", ...r.dangers.map((d) => `- \`${d.resource}\`: ${d.reason}`), "");
     }
     if (summary) out.push(`**${summary}**`, "");
-    out.push("| Component | Resource | Change | What changes |", "| --- | --- | --- | --- |");
+    if (r.changes.length) out.push("| Component | Resource | Change | What changes |", "| --- | --- | --- | --- |");
     for (const c of r.changes) {
         const what = c.properties.length
             ? c.properties.map((p) => (p.old !== undefined && p.new !== undefined ? `\`${p.path}\`: ${p.old} → ${p.new}` : p.new !== undefined ? `\`${p.path}\`: + ${p.new}` : p.old !== undefined ? `\`${p.path}\`: − ${p.old}` : `\`${p.path}\``)).join("<br>")

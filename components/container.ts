@@ -146,6 +146,9 @@ export class Container extends pulumi.ComponentResource {
 }
 
 function validateContainerArgs(p: Problems, args: ContainerArgs): void {
+    // The engine takes a container's memory limit in whole MiB, and 0 would mean no limit at all.
+    const memory = args.limits?.memory !== undefined ? memoryBytes(args.limits.memory) : undefined;
+    if (memory !== undefined) p.check(memory >= 1024 ** 2, "limits.memory", args.limits!.memory, 'at least "1m" (containers take whole MiB)');
     if (args.restart !== undefined) p.check(Object.values(RestartPolicy).includes(args.restart), "restart", args.restart, `one of ${enumValues(RestartPolicy)}`);
     const seen = new Map<string, number>();
     (args.ports ?? []).forEach((port, i) => {

@@ -50,15 +50,19 @@ export interface ImageArgs {
 export function contextHash(args: Pick<ImageArgs, "context" | "dockerfile" | "buildArgs" | "target" | "platform" | "testTarget">): string {
     const root = path.resolve(args.context);
     const ignoreFile = path.join(root, ".dockerignore");
-    const ig = dockerignore({ ignorecase: false }).add(fs.existsSync(ignoreFile) ? fs.readFileSync(ignoreFile, "utf8") : "");
+    const ignoreText = fs.existsSync(ignoreFile) ? fs.readFileSync(ignoreFile, "utf8") : "";
+    const ig = dockerignore({ ignorecase: false }).add(ignoreText);
+    // A `!pattern` can bring back files inside an ignored directory, so such directories are searched too.
+    const reincludes = /^\s*!/m.test(ignoreText);
     const parts: string[] = [];
     const walk = (dir: string) => {
         for (const entry of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
             const full = path.join(dir, entry.name);
             const rel = path.relative(root, full).split(path.sep).join("/");
-            if (ig.ignores(rel)) continue;
-            if (entry.isDirectory()) walk(full);
-            else if (entry.isFile()) {
+            const ignored = ig.ignores(rel);
+            if (entry.isDirectory()) {
+                if (!ignored || reincludes) walk(full);
+            } else if (entry.isFile() && !ignored) {
                 const mode = fs.statSync(full).mode & 0o111 ? "x" : "-";
                 parts.push(`${rel}\0${mode}\0${shortHash([fs.readFileSync(full).toString("binary")], 64)}`);
             }

@@ -220,6 +220,9 @@ function validateRegistryArgs(name: string, args: RegistryArgs): Problems {
     if (args.kind === RegistryKind.External) {
         p.check(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d{1,5})?$/i.test(args.server ?? ""), "server", args.server,
             'a registry host such as "ghcr.io" or "registry.example.com:5000" (no scheme, no path)');
+        if (args.verifyCredentials && args.username === undefined) {
+            p.conflict("verifyCredentials: true needs username and password; anonymous access has nothing to verify");
+        }
     } else {
         if (args.port !== undefined) p.check(isPort(args.port), "port", args.port, "a port from 1 to 65535");
         if (args.address !== undefined) {

@@ -251,7 +251,8 @@ export interface ServiceArgs {
     /** @default parallelism 1, delay "5s", monitor "30s", start-first, pause on failure */
     readonly rollback?: RolloutPolicy;
     /**
-     * How long `pulumi up` waits for the service to converge before failing the update.
+     * How long `pulumi up` waits for the service to converge before failing the update. Global
+     * services are not waited for: the Docker provider cannot watch their convergence.
      * @default "5m"
      */
     readonly convergeTimeout?: string;
@@ -283,7 +284,8 @@ const SECRET_FILE = /^[a-zA-Z0-9_.-]+$/;
 export function validateServiceArgs(name: string, args: ServiceArgs, kind = "Service"): Problems {
     const p = new Problems(kind, name);
     const serviceName = args.serviceName ?? name;
-    p.check(isDockerName(serviceName), "serviceName", serviceName, DOCKER_NAME_HINT);
+    // Without serviceName the component's own name is used: blame the arg the caller actually gave.
+    p.check(isDockerName(serviceName), args.serviceName === undefined ? "name" : "serviceName", serviceName, DOCKER_NAME_HINT);
     if (args.replicas !== undefined) {
         p.check(isNonNegativeInt(args.replicas), "replicas", args.replicas, "a whole number of tasks, 0 or more");
         if (args.global) p.conflict(`replicas: ${args.replicas} cannot be combined with global: true; remove one of them`);
@@ -409,8 +411,13 @@ function checkResources(p: Problems, arg: string, r: Resources | undefined): voi
     if (r.memory !== undefined) p.check(memoryBytes(r.memory) !== undefined, `${arg}.memory`, r.memory, MEMORY_HINT);
 }
 
+/** `given` over `defaults`; a key given as undefined keeps its default (a plain spread would drop it). */
+function withDefaults<D extends object, G extends object>(defaults: D, given: G | undefined): D & G {
+    const defined = Object.entries(given ?? {}).filter(([, v]) => v !== undefined);
+    return { ...defaults, ...Object.fromEntries(defined) } as D & G;
+}
 function rollout(r: RolloutPolicy | undefined, defaults: Required<RolloutPolicy>) {
-    const v = { ...defaults, ...r };
+    const v = withDefaults(defaults, r);
     return {
         parallelism: v.parallelism,
         delay: v.delay,
@@ -458,8 +465,8 @@ export class Service extends pulumi.ComponentResource {
 
         const image = args.image instanceof Image ? args.image.imageRef : pulumi.output(args.image);
         const registry = args.registry ?? (args.image instanceof Image ? args.image.registry : undefined);
-        const health = args.healthCheck ? { ...DEFAULT_HEALTH, ...args.healthCheck } : undefined;
-        const restart = { ...DEFAULT_RESTART, ...args.restart };
+        const health = args.healthCheck ? withDefaults(DEFAULT_HEALTH, args.healthCheck) : undefined;
+        const restart = withDefaults(DEFAULT_RESTART, args.restart);
         const deps: pulumi.Resource[] = [
             ...(args.image instanceof Image ? [args.image] : []),
             ...(args.secrets ?? []).map((s) => s.secret),
@@ -532,7 +539,8 @@ export class Service extends pulumi.ComponentResource {
                 },
                 updateConfig: rollout(args.update, DEFAULT_UPDATE),
                 rollbackConfig: rollout(args.rollback, DEFAULT_ROLLBACK),
-                convergeConfig: { delay: "2s", timeout: args.convergeTimeout ?? "5m" },
+                // The provider cannot wait for global services (it rejects convergeConfig with global mode).
+                convergeConfig: args.global ? undefined : { delay: "2s", timeout: args.convergeTimeout ?? "5m" },
             },
             { parent: this, dependsOn: deps },
         );

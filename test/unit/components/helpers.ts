@@ -68,7 +68,7 @@ export interface FakeDockerBehaviour {
     readonly imageList?: string;
     /** Output of `docker image inspect`. @default empty */
     readonly repoDigests?: string;
-    /** The first call whose first two arguments (or first argument) equal this fails. */
+    /** Every call whose first two arguments (or first argument) equal this fails, e.g. "login", "image rm". */
     readonly fail?: string;
     /** What the failing call prints on stderr. */
     readonly failOutput?: string;
@@ -89,7 +89,7 @@ export interface ScriptRun {
 }
 
 const FAKE_DOCKER = `#!/bin/sh
-n=$(wc -l < "$FAKE_DIR/calls")
+n=$(wc -l < "$FAKE_DIR/calls" | tr -d ' ')
 printf '%s\\t' "$@" >> "$FAKE_DIR/calls"; echo >> "$FAKE_DIR/calls"
 echo "\${DOCKER_BUILDKIT-unset} \${DOCKER_CONFIG-unset}" >> "$FAKE_DIR/env"
 if [ "$1" = login ]; then cat > "$FAKE_DIR/stdin.$n"; fi
@@ -106,15 +106,16 @@ exit 0
 
 /**
  * Run one of the components' scripts exactly as a Dockyard command does (`sh -c "$DOCKYARD_SCRIPT"`
- * with the script in the environment), with a fake `docker` first on PATH.
+ * with the script in the environment, under `/bin/sh -c` as the command provider runs it), with a
+ * fake `docker` first on PATH.
  */
-export function runScript(script: string, env: Record<string, string>, behaviour: FakeDockerBehaviour = {}, cwd?: string): ScriptRun {
+export function runScript(script: string, env: Record<string, string>, behaviour: FakeDockerBehaviour = {}): ScriptRun {
     const dir = tempDir({}, "fake-docker-");
     fs.writeFileSync(path.join(dir, "docker"), FAKE_DOCKER, { mode: 0o755 });
     fs.writeFileSync(path.join(dir, "calls"), "");
     fs.writeFileSync(path.join(dir, "env"), "");
     const r = spawnSync("/bin/sh", ["-c", RUN_SCRIPT], {
-        cwd: cwd ?? dir,
+        cwd: dir,
         encoding: "utf8",
         env: {
             PATH: `${dir}:${process.env.PATH}`,

@@ -1,153 +1,441 @@
 import * as assert from "assert";
-import { childrenOf, errorOf, one, registered, resetRecorder, settle, valueOf } from "../harness";
+import * as pulumi from "@pulumi/pulumi";
+import { childrenOf, isSecretValue, mockState, one, registered, resetRecorder, reveal, settle, valueOf } from "../harness";
+import { cleanTempDirs, labels, problemText, rejection, tempDir, urnOfError } from "./helpers";
+import type * as components from "../../../components";
 
-const LABELS = (name: string) => [{ label: "dockyard.managed", value: "true" }, { label: "dockyard.component", value: name }];
+const DOCKER_SERVICE = "docker:index/service:Service";
+const UPDATE_DEFAULTS = { parallelism: 1, delay: "5s", monitor: "30s", maxFailureRatio: "0", order: "start-first", failureAction: "rollback" };
+const ROLLBACK_DEFAULTS = { ...UPDATE_DEFAULTS, failureAction: "pause" };
+const RESTART_DEFAULTS = { condition: "on-failure", delay: "5s", maxAttempts: 0, window: "0s" };
+const MiB = 1024 * 1024;
 
 describe("Service", () => {
-    let c: typeof import("../../../components");
-    before(async () => (c = await import("../../../components")));
+    let c: typeof components;
+    before(async () => {
+        c = await import("../../../components");
+        mockState("command:local:Command", (args) => (args.name.endsWith("-build") ? { stdout: "127.0.0.1:5000/app@sha256:abc\n" } : { stdout: "" }));
+    });
+    after(() => {
+        mockState("command:local:Command", undefined);
+        cleanTempDirs();
+    });
     beforeEach(resetRecorder);
 
-    async function inputsOf(svc: import("../../../components").Service, name: string) {
+    async function build(name: string, args: components.ServiceArgs) {
+        const svc = new c.Service(name, args);
         await valueOf(svc.serviceId);
+        await valueOf(svc.imageRef);
         await settle();
-        return one("docker:index/service:Service", `${name}-service`);
+        const child = one(DOCKER_SERVICE, `${name}-service`);
+        return { svc, child, spec: child.inputs, component: one("dockyard:swarm:Service", name) };
     }
 
-    it("applies the safe defaults and sends nothing that was not asked for", async () => {
-        const svc = new c.Service("web", { image: "nginx@sha256:abc" });
-        const child = await inputsOf(svc, "web");
-        assert.deepStrictEqual(childrenOf(one("dockyard:swarm:Service", "web").urn), ["docker:index/service:Service web-service"]);
-        assert.deepStrictEqual(child.inputs, {
-            name: "web",
-            labels: LABELS("web"),
-            mode: { replicated: { replicas: 1 } },
-            taskSpec: {
-                containerSpec: { image: "nginx@sha256:abc", readOnly: false },
-                restartPolicy: { condition: "on-failure", delay: "5s", maxAttempts: 0, window: "0s" },
-            },
-            endpointSpec: { mode: "vip" },
-            updateConfig: { parallelism: 1, delay: "5s", monitor: "30s", maxFailureRatio: "0", order: "start-first", failureAction: "rollback" },
-            rollbackConfig: { parallelism: 1, delay: "5s", monitor: "30s", maxFailureRatio: "0", order: "start-first", failureAction: "pause" },
-            convergeConfig: { delay: "2s", timeout: "5m" },
+    describe("defaults", () => {
+        it("creates exactly one Docker service, parented to the component", async () => {
+            const { component, child } = await build("web", { image: "nginx@sha256:abc" });
+            assert.deepStrictEqual(childrenOf(component.urn), [`${DOCKER_SERVICE} web-service`]);
+            assert.strictEqual(child.parent, component.urn);
+            assert.deepStrictEqual(registered().map((r) => `${r.type} ${r.name}`), ["dockyard:swarm:Service web", `${DOCKER_SERVICE} web-service`]);
+            assert.deepStrictEqual(child.dependencies, []);
         });
-        assert.deepStrictEqual(await valueOf(svc.endpoints), []);
-        assert.strictEqual(await valueOf(svc.imageRef), "nginx@sha256:abc");
+
+        it("applies the safe defaults and sends nothing that was not asked for", async () => {
+            const { svc, spec } = await build("web", { image: "nginx@sha256:abc" });
+            assert.deepStrictEqual(spec, {
+                name: "web",
+                labels: labels("web"),
+                mode: { replicated: { replicas: 1 } },
+                taskSpec: {
+                    containerSpec: { image: "nginx@sha256:abc", readOnly: false },
+                    restartPolicy: RESTART_DEFAULTS,
+                },
+                endpointSpec: { mode: "vip" },
+                updateConfig: UPDATE_DEFAULTS,
+                rollbackConfig: ROLLBACK_DEFAULTS,
+                convergeConfig: { delay: "2s", timeout: "5m" },
+            });
+            for (const key of ["commands", "args", "env", "healthcheck", "secrets", "configs", "mounts", "user"]) {
+                assert.strictEqual(key in spec.taskSpec.containerSpec, false, `containerSpec.${key} is absent`);
+            }
+            for (const key of ["networksAdvanceds", "resources", "placement"]) assert.strictEqual(key in spec.taskSpec, false, `taskSpec.${key} is absent`);
+            assert.strictEqual("auth" in spec, false);
+            assert.strictEqual("ports" in spec.endpointSpec, false);
+            assert.deepStrictEqual(await valueOf(svc.endpoints), []);
+            assert.strictEqual(await valueOf(svc.imageRef), "nginx@sha256:abc");
+            assert.strictEqual(await valueOf(svc.serviceName), "web");
+            assert.strictEqual(await valueOf(svc.serviceId), "web-service-id");
+        });
+
+        it("keeps the documented defaults for rollout, restart and health keys given as undefined", async () => {
+            const { spec } = await build("web", {
+                image: "i",
+                update: { parallelism: undefined, delay: undefined, monitor: undefined, maxFailureRatio: undefined, order: undefined, failureAction: undefined },
+                rollback: { failureAction: undefined, maxFailureRatio: undefined },
+                restart: { condition: undefined, delay: undefined, maxAttempts: undefined, window: undefined },
+                healthCheck: { command: ["true"], interval: undefined, timeout: undefined, retries: undefined, startPeriod: undefined },
+            });
+            assert.deepStrictEqual(spec.updateConfig, UPDATE_DEFAULTS);
+            assert.deepStrictEqual(spec.rollbackConfig, ROLLBACK_DEFAULTS);
+            assert.deepStrictEqual(spec.taskSpec.restartPolicy, RESTART_DEFAULTS);
+            assert.deepStrictEqual(spec.taskSpec.containerSpec.healthcheck, { tests: ["CMD", "true"], interval: "10s", timeout: "5s", retries: 3, startPeriod: "10s" });
+        });
     });
 
-    it("wires secrets, configs, networks, mounts, ports, health, resources and placement", async () => {
-        const token = new c.Secret("app_token", { data: "t" });
-        const conf = new c.Config("appconf", { data: "a: 1" });
-        const net = new c.Network("backend");
-        const vol = new c.Volume("data");
-        const svc = new c.Service("api", {
-            image: "api@sha256:1",
-            serviceName: "shop-api",
-            replicas: 3,
-            command: ["/bin/api"],
-            args: ["--port", "8080"],
-            env: { MODE: "prod" },
-            secrets: [{ secret: token }, { secret: token, target: "copy", mode: 0o400, uid: "10001", gid: "10001" }],
-            configs: [{ config: conf, target: "/etc/api.yaml" }],
-            networks: [net],
-            mounts: [
-                { volume: vol, target: "/data" },
-                { hostPath: "/srv/static", target: "/static", readOnly: true },
-                { tmpfs: "64m", target: "/tmp" },
-            ],
-            ports: [{ target: 8080, published: 80 }, { target: 9090, mode: c.PublishMode.Host, protocol: "udp" }],
-            healthCheck: { command: "wget -q -O- http://127.0.0.1:8080/healthz", interval: "2s" },
-            limits: { cpus: 0.5, memory: "256m" },
-            reservations: { memory: 64 * 1024 * 1024 },
-            constraints: ["node.role==worker"],
-            update: { parallelism: 2, maxFailureRatio: 0.25 },
-            convergeTimeout: "1m",
-            user: "10001",
-            readOnlyRootFilesystem: true,
+    describe("wiring", () => {
+        it("mounts secrets at /run/secrets/<name>, configs at their targets, and orders after them", async () => {
+            const token = new c.Secret("app_token", { data: "t" });
+            const conf = new c.Config("appconf", { data: "a: 1" });
+            const { svc, child, spec } = await build("api", {
+                image: "api@sha256:1",
+                secrets: [{ secret: token }, { secret: token, target: "copy", mode: 0o400, uid: "10001", gid: "10002" }],
+                configs: [{ config: conf, target: "/etc/api.yaml" }, { config: conf, target: "/etc/api-ro.yaml", mode: 0o440 }],
+            });
+            const secretName = await valueOf(token.secretName);
+            const configName = await valueOf(conf.configName);
+            assert.deepStrictEqual(spec.taskSpec.containerSpec.secrets, [
+                { secretId: "app_token-secret-id", secretName, fileName: "/run/secrets/app_token", fileUid: "0", fileGid: "0", fileMode: 0o444 },
+                { secretId: "app_token-secret-id", secretName, fileName: "/run/secrets/copy", fileUid: "10001", fileGid: "10002", fileMode: 0o400 },
+            ]);
+            assert.deepStrictEqual(spec.taskSpec.containerSpec.configs, [
+                { configId: "appconf-config-id", configName, fileName: "/etc/api.yaml", fileMode: 0o444 },
+                { configId: "appconf-config-id", configName, fileName: "/etc/api-ro.yaml", fileMode: 0o440 },
+            ]);
+            assert.strictEqual("env" in spec.taskSpec.containerSpec, false, "secrets are files, not env vars");
+            assert.deepStrictEqual([...child.dependencies].sort(), [
+                one("docker:index/secret:Secret", "app_token-secret").urn,
+                one("docker:index/serviceConfig:ServiceConfig", "appconf-config").urn,
+            ].sort());
+            assert.strictEqual(await pulumi.isSecret(svc.serviceName), false);
         });
-        const child = await inputsOf(svc, "api");
-        const secretName = await valueOf(token.secretName);
-        const configName = await valueOf(conf.configName);
-        const task = child.inputs.taskSpec;
-        assert.strictEqual(child.inputs.name, "shop-api");
-        assert.deepStrictEqual(child.inputs.mode, { replicated: { replicas: 3 } });
-        assert.deepStrictEqual(task.containerSpec.commands, ["/bin/api"]);
-        assert.deepStrictEqual(task.containerSpec.args, ["--port", "8080"]);
-        assert.deepStrictEqual(task.containerSpec.env, { MODE: "prod" });
-        assert.deepStrictEqual(task.containerSpec.secrets, [
-            { secretId: "app_token-secret-id", secretName, fileName: "/run/secrets/app_token", fileUid: "0", fileGid: "0", fileMode: 0o444 },
-            { secretId: "app_token-secret-id", secretName, fileName: "/run/secrets/copy", fileUid: "10001", fileGid: "10001", fileMode: 0o400 },
-        ]);
-        assert.deepStrictEqual(task.containerSpec.configs, [{ configId: "appconf-config-id", configName, fileName: "/etc/api.yaml", fileMode: 0o444 }]);
-        assert.deepStrictEqual(task.containerSpec.mounts, [
-            { type: "volume", source: "data", target: "/data", readOnly: false },
-            { type: "bind", source: "/srv/static", target: "/static", readOnly: true },
-            { type: "tmpfs", target: "/tmp", readOnly: false, tmpfsOptions: { sizeBytes: 64 * 1024 * 1024 } },
-        ]);
-        assert.deepStrictEqual(task.containerSpec.healthcheck, {
-            tests: ["CMD-SHELL", "wget -q -O- http://127.0.0.1:8080/healthz"], interval: "2s", timeout: "5s", retries: 3, startPeriod: "10s",
+
+        it("mounts volumes, binds and tmpfs with their options, and orders after the volume", async () => {
+            const vol = new c.Volume("data");
+            const { child, spec } = await build("db", {
+                image: "db:1",
+                mounts: [
+                    { volume: vol, target: "/data" },
+                    { volume: vol, target: "/backup", readOnly: true },
+                    { hostPath: "/srv/static", target: "/static", readOnly: true },
+                    { tmpfs: "64m", target: "/tmp" },
+                    { tmpfs: 4096, target: "/run/cache" },
+                ],
+            });
+            assert.deepStrictEqual(spec.taskSpec.containerSpec.mounts, [
+                { type: "volume", source: "data", target: "/data", readOnly: false },
+                { type: "volume", source: "data", target: "/backup", readOnly: true },
+                { type: "bind", source: "/srv/static", target: "/static", readOnly: true },
+                { type: "tmpfs", target: "/tmp", readOnly: false, tmpfsOptions: { sizeBytes: 64 * MiB } },
+                { type: "tmpfs", target: "/run/cache", readOnly: false, tmpfsOptions: { sizeBytes: 4096 } },
+            ]);
+            assert.deepStrictEqual(child.dependencies, [one("docker:index/volume:Volume", "data-volume").urn]);
         });
-        assert.deepStrictEqual([task.containerSpec.user, task.containerSpec.readOnly], ["10001", true]);
-        assert.deepStrictEqual(task.networksAdvanceds, [{ id: "backend-network-id" }]);
-        assert.deepStrictEqual(task.resources, { limits: { nanoCpus: 500_000_000, memoryBytes: 256 * 1024 * 1024 }, reservation: { memoryBytes: 64 * 1024 * 1024 } });
-        assert.deepStrictEqual(task.placement, { constraints: ["node.role==worker"] });
-        assert.deepStrictEqual(child.inputs.endpointSpec, {
-            mode: "vip",
-            ports: [
-                { targetPort: 8080, publishedPort: 80, protocol: "tcp", publishMode: "ingress" },
-                { targetPort: 9090, publishedPort: 9090, protocol: "udp", publishMode: "host" },
-            ],
+
+        it("allows the Docker socket only when allowDockerSocket is set", async () => {
+            const { spec } = await build("agent", {
+                image: "agent:1", allowDockerSocket: true, mounts: [{ hostPath: "/var/run/docker.sock", target: "/var/run/docker.sock", readOnly: true }],
+            });
+            assert.deepStrictEqual(spec.taskSpec.containerSpec.mounts, [{ type: "bind", source: "/var/run/docker.sock", target: "/var/run/docker.sock", readOnly: true }]);
         });
-        assert.deepStrictEqual(child.inputs.updateConfig, { parallelism: 2, delay: "5s", monitor: "30s", maxFailureRatio: "0.25", order: "start-first", failureAction: "rollback" });
-        assert.deepStrictEqual(child.inputs.convergeConfig, { delay: "2s", timeout: "1m" });
-        assert.deepStrictEqual(await valueOf(svc.endpoints), ["localhost:80", "localhost:9090"]);
-        // Ordered after everything it uses (expanded to their Docker objects).
-        assert.deepStrictEqual([...child.dependencies].sort(), [
-            one("docker:index/network:Network", "backend-network").urn,
-            one("docker:index/secret:Secret", "app_token-secret").urn,
-            one("docker:index/serviceConfig:ServiceConfig", "appconf-config").urn,
-            one("docker:index/volume:Volume", "data-volume").urn,
-        ].sort());
+
+        it("joins networks by id with the aliases on each, and orders after them", async () => {
+            const front = new c.Network("front");
+            const back = new c.Network("back");
+            const { child, spec } = await build("web", { image: "w:1", networks: [front, back], aliases: ["web", "www"] });
+            assert.deepStrictEqual(spec.taskSpec.networksAdvanceds, [
+                { id: "front-network-id", aliases: ["web", "www"] },
+                { id: "back-network-id", aliases: ["web", "www"] },
+            ]);
+            assert.deepStrictEqual([...child.dependencies].sort(), [
+                one("docker:index/network:Network", "back-network").urn,
+                one("docker:index/network:Network", "front-network").urn,
+            ].sort());
+        });
+
+        it("joins networks without aliases when none are given", async () => {
+            const { spec } = await build("web", { image: "w:1", networks: [new c.Network("front")] });
+            assert.deepStrictEqual(spec.taskSpec.networksAdvanceds, [{ id: "front-network-id" }]);
+        });
+
+        it("publishes ingress ports by default, and host-mode ports when asked", async () => {
+            const { svc, spec } = await build("web", {
+                image: "w:1",
+                ports: [{ target: 8080, published: 80 }, { target: 9090, mode: c.PublishMode.Host, protocol: "udp" }, { target: 53, protocol: "udp" }],
+            });
+            assert.deepStrictEqual(spec.endpointSpec, {
+                mode: "vip",
+                ports: [
+                    { targetPort: 8080, publishedPort: 80, protocol: "tcp", publishMode: "ingress" },
+                    { targetPort: 9090, publishedPort: 9090, protocol: "udp", publishMode: "host" },
+                    { targetPort: 53, publishedPort: 53, protocol: "udp", publishMode: "ingress" },
+                ],
+            });
+            assert.deepStrictEqual(await valueOf(svc.endpoints), ["localhost:80", "localhost:9090", "localhost:53"]);
+        });
+
+        it("runs one task per node in global mode, with dnsrr and host ports", async () => {
+            const { spec } = await build("agent", {
+                image: "agent:1", global: true, endpointMode: c.EndpointMode.Dnsrr, ports: [{ target: 9100, mode: c.PublishMode.Host }],
+            });
+            assert.deepStrictEqual(spec.mode, { global: true });
+            assert.deepStrictEqual(spec.endpointSpec, { mode: "dnsrr", ports: [{ targetPort: 9100, publishedPort: 9100, protocol: "tcp", publishMode: "host" }] });
+        });
+
+        it("uses dnsrr without ports", async () => {
+            const { spec } = await build("db", { image: "db:1", endpointMode: c.EndpointMode.Dnsrr });
+            assert.deepStrictEqual(spec.endpointSpec, { mode: "dnsrr" });
+        });
+
+        it("takes replicas, including 0 (scaled down)", async () => {
+            assert.deepStrictEqual((await build("a", { image: "i", replicas: 3 })).spec.mode, { replicated: { replicas: 3 } });
+            resetRecorder();
+            assert.deepStrictEqual((await build("b", { image: "i", replicas: 0 })).spec.mode, { replicated: { replicas: 0 } });
+        });
+
+        it("passes command, args, env, user, read-only root and a custom service name", async () => {
+            const { svc, spec } = await build("api", {
+                image: "api:1", serviceName: "shop-api", command: ["/bin/api"], args: ["--port", "8080"], env: { MODE: "prod", LOG_LEVEL: "info" },
+                user: "10001", readOnlyRootFilesystem: true, labels: { team: "shop" },
+            });
+            assert.strictEqual(spec.name, "shop-api");
+            assert.deepStrictEqual(spec.labels, labels("api", { team: "shop" }));
+            assert.deepStrictEqual(spec.taskSpec.containerSpec, {
+                image: "api:1", commands: ["/bin/api"], args: ["--port", "8080"], env: { MODE: "prod", LOG_LEVEL: "info" }, user: "10001", readOnly: true,
+            });
+            assert.strictEqual(await valueOf(svc.serviceName), "shop-api");
+        });
+
+        it("runs a shell-string health check with CMD-SHELL and an exec array with CMD, filling the defaults", async () => {
+            const shell = await build("a", { image: "i", healthCheck: { command: "wget -q -O- http://127.0.0.1:8080/healthz", interval: "2s" } });
+            assert.deepStrictEqual(shell.spec.taskSpec.containerSpec.healthcheck, {
+                tests: ["CMD-SHELL", "wget -q -O- http://127.0.0.1:8080/healthz"], interval: "2s", timeout: "5s", retries: 3, startPeriod: "10s",
+            });
+            resetRecorder();
+            const exec = await build("b", { image: "i", healthCheck: { command: ["curl", "-f", "http://localhost/"], timeout: "1s", retries: 5, startPeriod: "1m30s" } });
+            assert.deepStrictEqual(exec.spec.taskSpec.containerSpec.healthcheck, {
+                tests: ["CMD", "curl", "-f", "http://localhost/"], interval: "10s", timeout: "1s", retries: 5, startPeriod: "1m30s",
+            });
+        });
+
+        it("converts resources to nanoCpus and memoryBytes, sending only what was given", async () => {
+            const both = await build("a", { image: "i", limits: { cpus: 0.5, memory: "256m" }, reservations: { cpus: 0.25, memory: 64 * MiB } });
+            assert.deepStrictEqual(both.spec.taskSpec.resources, {
+                limits: { nanoCpus: 500_000_000, memoryBytes: 256 * MiB },
+                reservation: { nanoCpus: 250_000_000, memoryBytes: 64 * MiB },
+            });
+            resetRecorder();
+            const limitsOnly = await build("b", { image: "i", limits: { memory: "1g" } });
+            assert.deepStrictEqual(limitsOnly.spec.taskSpec.resources, { limits: { memoryBytes: 1024 * MiB } });
+            resetRecorder();
+            const cpuReservation = await build("c", { image: "i", reservations: { cpus: 2 } });
+            assert.deepStrictEqual(cpuReservation.spec.taskSpec.resources, { reservation: { nanoCpus: 2_000_000_000 } });
+        });
+
+        it("passes placement constraints and preferences, each only when given", async () => {
+            assert.deepStrictEqual((await build("a", { image: "i", constraints: ["node.role==worker", "node.labels.zone!=b"] })).spec.taskSpec.placement,
+                { constraints: ["node.role==worker", "node.labels.zone!=b"] });
+            resetRecorder();
+            assert.deepStrictEqual((await build("b", { image: "i", preferences: ["spread=node.labels.zone"] })).spec.taskSpec.placement,
+                { prefs: ["spread=node.labels.zone"] });
+        });
+
+        it("overrides rollout and restart policies key by key", async () => {
+            const { spec } = await build("web", {
+                image: "i",
+                update: { parallelism: 2, maxFailureRatio: 0.25, order: c.UpdateOrder.StopFirst },
+                rollback: { parallelism: 0, failureAction: c.FailureAction.Continue, delay: "1s" },
+                restart: { condition: c.RestartCondition.Any, maxAttempts: 3, window: "2m" },
+                convergeTimeout: "1m",
+            });
+            assert.deepStrictEqual(spec.updateConfig, { ...UPDATE_DEFAULTS, parallelism: 2, maxFailureRatio: "0.25", order: "stop-first" });
+            assert.deepStrictEqual(spec.rollbackConfig, { ...ROLLBACK_DEFAULTS, parallelism: 0, failureAction: "continue", delay: "1s" });
+            assert.deepStrictEqual(spec.taskSpec.restartPolicy, { condition: "any", delay: "5s", maxAttempts: 3, window: "2m" });
+            assert.deepStrictEqual(spec.convergeConfig, { delay: "2s", timeout: "1m" });
+        });
     });
 
-    it("runs one task per node in global mode, with dnsrr and host ports", async () => {
-        const child = await inputsOf(new c.Service("agent", {
-            image: "agent:1", global: true, endpointMode: c.EndpointMode.Dnsrr, ports: [{ target: 9100, mode: c.PublishMode.Host }],
-        }), "agent");
-        assert.deepStrictEqual(child.inputs.mode, { global: true });
-        assert.strictEqual(child.inputs.endpointSpec.mode, "dnsrr");
+    describe("images and registries", () => {
+        it("runs an Image by digest, after its build and prune, with its registry's pull credentials as a secret", async () => {
+            const registry = new c.Registry("reg", { kind: c.RegistryKind.External, server: "127.0.0.1:5000", username: "u", password: "pw" });
+            const image = new c.Image("app", { context: tempDir({ Dockerfile: "FROM scratch\n" }), repository: "app", registry });
+            const { svc, child, spec } = await build("web", { image });
+            assert.strictEqual(spec.taskSpec.containerSpec.image, "127.0.0.1:5000/app@sha256:abc");
+            assert.strictEqual(await valueOf(svc.imageRef), "127.0.0.1:5000/app@sha256:abc");
+            assert.deepStrictEqual([...child.dependencies].sort(), [one("command:local:Command", "app-build").urn, one("command:local:Command", "app-prune").urn].sort());
+            assert.strictEqual(isSecretValue(spec.auth), true);
+            assert.deepStrictEqual(reveal(spec.auth), { serverAddress: "127.0.0.1:5000", username: "u", password: "pw" });
+        });
+
+        it("prefers an explicitly given registry for pull credentials", async () => {
+            const pull = new c.Registry("mirror", { kind: c.RegistryKind.External, server: "mirror.example.com", username: "m", password: "mp", verifyCredentials: false });
+            const { spec } = await build("web", { image: "mirror.example.com/app@sha256:1", registry: pull });
+            assert.deepStrictEqual(reveal(spec.auth), { serverAddress: "mirror.example.com", username: "m", password: "mp" });
+        });
+
+        it("takes an image reference known only at deployment time", async () => {
+            const { svc, spec } = await build("web", { image: pulumi.output("nginx@sha256:def") });
+            assert.strictEqual(spec.taskSpec.containerSpec.image, "nginx@sha256:def");
+            assert.strictEqual(await valueOf(svc.imageRef), "nginx@sha256:def");
+        });
     });
 
-    const rejected: Array<[string, () => unknown, string[]]> = [
-        ["replicas with global mode", () => new c.Service("s", { image: "i", replicas: 2, global: true }),
-            ["replicas: 2 cannot be combined with global: true; remove one of them"]],
-        ["two mounts on one target", () => new c.Service("s", { image: "i", mounts: [{ hostPath: "/a", target: "/data" }, { tmpfs: 1024, target: "/data" }] }),
-            ['mounts[1]: target "/data" is already used by mounts[0]; each path can be mounted once']],
-        ["a port published twice", () => new c.Service("s", { image: "i", ports: [{ target: 80 }, { target: 8080, published: 80 }] }),
-            ["ports[1]: port 80/tcp is already published by ports[0]; publish each port once"]],
-        ["a secret target that is a path", () => new c.Service("s", { image: "i", secrets: [{ secret: new c.Secret("pw", { data: "x" }), target: "/etc/passwd" }] }),
-            ['secrets[0].target: expected a file name under /run/secrets such as "db_password" (no "/"), got "/etc/passwd"']],
-        ["a health check interval that is not a duration", () => new c.Service("s", { image: "i", healthCheck: { command: ["true"], interval: "10 seconds", retries: 0 } }),
-            ['healthCheck.interval: expected a duration such as "500ms", "10s" or "1m30s", got "10 seconds"', "healthCheck.retries: expected a whole number of 1 or more, got 0"]],
-        ["the Docker socket without allowDockerSocket", () => new c.Service("s", { image: "i", mounts: [{ hostPath: "/var/run/docker.sock", target: "/var/run/docker.sock" }] }),
-            ['mounts[0].hostPath: "/var/run/docker.sock" is the Docker socket, which gives the service root on the node; set allowDockerSocket: true if that is intended']],
-        ["dnsrr with an ingress port", () => new c.Service("s", { image: "i", endpointMode: c.EndpointMode.Dnsrr, ports: [{ target: 80 }] }),
-            ['endpointMode: "dnsrr" cannot publish ports through the ingress routing mesh; set mode: PublishMode.Host on every port']],
-        ["a rollback that rolls back", () => new c.Service("s", { image: "i", rollback: { failureAction: c.FailureAction.Rollback } }),
-            ['rollback.failureAction: a failed rollback cannot itself be rolled back; use "pause" or "continue"']],
-        ["reservations above limits", () => new c.Service("s", { image: "i", limits: { memory: "128m" }, reservations: { memory: "1g" } }),
-            ['reservations.memory: "1g" is more than limits.memory "128m"; reserve at most the limit']],
-        ["a bridge network", () => new c.Service("s", { image: "i", networks: [new c.Network("lan", { driver: c.NetworkDriver.Bridge })] }),
-            ['networks[0]: services need overlay networks, but this one\'s driver is "bridge"']],
-        ["a relative mount and a bad ratio", () => new c.Service("s", { image: "i", mounts: [{ hostPath: "/x", target: "data" }], update: { maxFailureRatio: 2 } }),
-            ['mounts[0].target: expected an absolute path such as "/data", got "data"', "update.maxFailureRatio: expected a number from 0 to 1, got 2"]],
-    ];
-    for (const [what, make, problems] of rejected) {
-        it(`rejects ${what}, creating no Docker service`, async () => {
-            const noun = problems.length === 1 ? "problem" : "problems";
-            assert.strictEqual(errorOf(make), [`Service "s" has ${problems.length} invalid argument ${noun}:`, ...problems.map((p) => `  - ${p}`)].join("\n"));
-            await settle();
-            assert.deepStrictEqual(registered().filter((r) => r.type === "docker:index/service:Service").length, 0);
+    describe("validation", () => {
+        type Case = [what: string, args: (c: typeof components) => components.ServiceArgs, problems: string[]];
+        const cases: Case[] = [
+            ["replicas with global mode", () => ({ image: "i", replicas: 2, global: true }),
+                ["replicas: 2 cannot be combined with global: true; remove one of them"]],
+            ["negative replicas", () => ({ image: "i", replicas: -1 }),
+                ["replicas: expected a whole number of tasks, 0 or more, got -1"]],
+            ["a service name that is not a Docker name", () => ({ image: "i", serviceName: "my service" }),
+                [`serviceName: expected 1-63 letters, digits, '_', '.' or '-', starting with a letter or digit, got "my service"`]],
+            ["an env var name with a dash", () => ({ image: "i", env: { "LOG-LEVEL": "x" } }),
+                [`env.LOG-LEVEL: expected a variable name of letters, digits and '_', got "LOG-LEVEL"`]],
+            ["two mounts on one target", () => ({ image: "i", mounts: [{ hostPath: "/a", target: "/data" }, { tmpfs: 1024, target: "/data" }] }),
+                ['mounts[1]: target "/data" is already used by mounts[0]; each path can be mounted once']],
+            ["a config on a secret's path", (c) => ({
+                image: "i", secrets: [{ secret: new c.Secret("pw", { data: "x" }) }], configs: [{ config: new c.Config("cf", { data: "x" }), target: "/run/secrets/pw" }],
+            }), ['configs[0]: target "/run/secrets/pw" is already used by secrets[0]; each path can be mounted once']],
+            ["one secret mounted twice under its own name", (c) => {
+                const s = new c.Secret("pw", { data: "x" });
+                return { image: "i", secrets: [{ secret: s }, { secret: s }] };
+            }, ['secrets[1]: target "/run/secrets/pw" is already used by secrets[0]; each path can be mounted once']],
+            ["a mount with two sources and a relative target", (c) => ({ image: "i", mounts: [{ volume: new c.Volume("v"), hostPath: "/x", target: "data" }] }),
+                ["mounts[0]: give exactly one of volume, hostPath or tmpfs (got 2)", 'mounts[0].target: expected an absolute path such as "/data", got "data"']],
+            ["a mount with no source", () => ({ image: "i", mounts: [{ target: "/data" }] }),
+                ["mounts[0]: give exactly one of volume, hostPath or tmpfs (got 0)"]],
+            ["a relative host path and a bad tmpfs size", () => ({ image: "i", mounts: [{ hostPath: "srv", target: "/a" }, { tmpfs: "lots", target: "/b" }] }),
+                ['mounts[0].hostPath: expected an absolute path on the node, got "srv"', 'mounts[1].tmpfs: expected a size in bytes or a string such as "256m" or "1g", got "lots"']],
+            ["a port published twice", () => ({ image: "i", ports: [{ target: 80 }, { target: 8080, published: 80 }] }),
+                ["ports[1]: port 80/tcp is already published by ports[0]; publish each port once"]],
+            ["bad port numbers, mode and protocol", () => ({ image: "i", ports: [{ target: 0, published: 70000, mode: "mesh" as any, protocol: "sctp" as any }] }),
+                [
+                    "ports[0].target: expected a port from 1 to 65535, got 0",
+                    "ports[0].published: expected a port from 1 to 65535, got 70000",
+                    'ports[0].mode: expected one of "ingress", "host", got "mesh"',
+                    'ports[0].protocol: expected "tcp" or "udp", got "sctp"',
+                ]],
+            ["a secret target that is a path", (c) => ({ image: "i", secrets: [{ secret: new c.Secret("pw", { data: "x" }), target: "/etc/passwd" }] }),
+                ['secrets[0].target: expected a file name under /run/secrets such as "db_password" (no "/"), got "/etc/passwd"']],
+            ["a secret target with a slash", (c) => ({ image: "i", secrets: [{ secret: new c.Secret("pw", { data: "x" }), target: "a/b" }] }),
+                ['secrets[0].target: expected a file name under /run/secrets such as "db_password" (no "/"), got "a/b"']],
+            ["a secret target of ..", (c) => ({ image: "i", secrets: [{ secret: new c.Secret("pw", { data: "x" }), target: ".." }] }),
+                ['secrets[0].target: expected a file name under /run/secrets such as "db_password" (no "/"), got ".."']],
+            ["bad file modes and a relative config target", (c) => ({
+                image: "i", secrets: [{ secret: new c.Secret("pw", { data: "x" }), mode: 0o1000 }], configs: [{ config: new c.Config("cf", { data: "x" }), target: "etc/app.yaml", mode: -1 }],
+            }), [
+                "secrets[0].mode: expected a file mode from 0 to 0o777, got 512",
+                'configs[0].target: expected an absolute path such as "/etc/app/app.yaml", got "etc/app.yaml"',
+                "configs[0].mode: expected a file mode from 0 to 0o777, got -1",
+            ]],
+            ["a health check interval that is not a duration", () => ({ image: "i", healthCheck: { command: ["true"], interval: "10 seconds" } }),
+                ['healthCheck.interval: expected a duration such as "500ms", "10s" or "1m30s", got "10 seconds"']],
+            ["an empty health check and bad timings", () => ({ image: "i", healthCheck: { command: [], timeout: "5", startPeriod: "1d", retries: 0 } }),
+                [
+                    "healthCheck.command: expected a non-empty command array or shell string, got []",
+                    'healthCheck.timeout: expected a duration such as "500ms", "10s" or "1m30s", got "5"',
+                    'healthCheck.startPeriod: expected a duration such as "500ms", "10s" or "1m30s", got "1d"',
+                    "healthCheck.retries: expected a whole number of 1 or more, got 0",
+                ]],
+            ["the Docker socket without allowDockerSocket", () => ({ image: "i", mounts: [{ hostPath: "/var/run/docker.sock", target: "/var/run/docker.sock" }] }),
+                ['mounts[0].hostPath: "/var/run/docker.sock" is the Docker socket, which gives the service root on the node; set allowDockerSocket: true if that is intended']],
+            ["the Docker socket at /run/docker.sock", () => ({ image: "i", mounts: [{ hostPath: "/run/docker.sock", target: "/docker.sock" }] }),
+                ['mounts[0].hostPath: "/run/docker.sock" is the Docker socket, which gives the service root on the node; set allowDockerSocket: true if that is intended']],
+            ["dnsrr with an ingress port", () => ({ image: "i", endpointMode: c.EndpointMode.Dnsrr, ports: [{ target: 80 }] }),
+                ['endpointMode: "dnsrr" cannot publish ports through the ingress routing mesh; set mode: PublishMode.Host on every port']],
+            ["an unknown endpoint mode", () => ({ image: "i", endpointMode: "rr" as any }),
+                ['endpointMode: expected one of "vip", "dnsrr", got "rr"']],
+            ["a rollback that rolls back", () => ({ image: "i", rollback: { failureAction: c.FailureAction.Rollback } }),
+                ['rollback.failureAction: a failed rollback cannot itself be rolled back; use "pause" or "continue"']],
+            ["bad rollout values", () => ({ image: "i", update: { parallelism: 1.5, delay: "soon", monitor: "30", maxFailureRatio: 2, order: "random" as any, failureAction: "retry" as any } }),
+                [
+                    "update.parallelism: expected a whole number, 0 for all at once, got 1.5",
+                    'update.delay: expected a duration such as "500ms", "10s" or "1m30s", got "soon"',
+                    'update.monitor: expected a duration such as "500ms", "10s" or "1m30s", got "30"',
+                    "update.maxFailureRatio: expected a number from 0 to 1, got 2",
+                    'update.order: expected one of "start-first", "stop-first", got "random"',
+                    'update.failureAction: expected one of "rollback", "pause", "continue", got "retry"',
+                ]],
+            ["a bad restart policy and converge timeout", () => ({ image: "i", restart: { condition: "always" as any, delay: "x", window: "y", maxAttempts: -1 }, convergeTimeout: "forever" }),
+                [
+                    'restart.condition: expected one of "none", "on-failure", "any", got "always"',
+                    'restart.delay: expected a duration such as "500ms", "10s" or "1m30s", got "x"',
+                    'restart.window: expected a duration such as "500ms", "10s" or "1m30s", got "y"',
+                    "restart.maxAttempts: expected a whole number, 0 for no limit, got -1",
+                    'convergeTimeout: expected a duration such as "500ms", "10s" or "1m30s", got "forever"',
+                ]],
+            ["reservations above limits", () => ({ image: "i", limits: { memory: "128m" }, reservations: { memory: "1g" } }),
+                ['reservations.memory: "1g" is more than limits.memory "128m"; reserve at most the limit']],
+            ["bad resource values", () => ({ image: "i", limits: { cpus: 0, memory: "lots" }, reservations: { cpus: -1 } }),
+                [
+                    "limits.cpus: expected a positive number of CPUs such as 0.5, got 0",
+                    'limits.memory: expected a size in bytes or a string such as "256m" or "1g", got "lots"',
+                    "reservations.cpus: expected a positive number of CPUs such as 0.5, got -1",
+                ]],
+            ["a bridge network", (c) => ({ image: "i", networks: [new c.Network("lan", { driver: c.NetworkDriver.Bridge })] }),
+                [`networks[0]: services need overlay networks, but this one's driver is "bridge"`]],
+            ["aliases without networks, and a bad alias", () => ({ image: "i", aliases: ["ok", "not ok"] }),
+                [
+                    `aliases[1]: expected 1-63 letters, digits, '_', '.' or '-', starting with a letter or digit, got "not ok"`,
+                    "aliases: names are given on networks, but the service joins none; add networks",
+                ]],
+            ["a malformed placement constraint", () => ({ image: "i", constraints: ["node.role=manager"] }),
+                ['constraints[0]: expected a constraint such as "node.role==manager", got "node.role=manager"']],
+        ];
+
+        for (const [what, makeArgs, problems] of cases) {
+            it(`rejects ${what}, with the exact message and no resource but the component`, async () => {
+                const args = makeArgs(c);
+                await settle();
+                resetRecorder();
+                const err = rejection(() => new c.Service("s", args));
+                assert.ok(err instanceof pulumi.ResourceError);
+                assert.strictEqual(err.message, problemText("Service", "s", problems));
+                assert.strictEqual(await urnOfError(err), "urn:pulumi:unittest::dockyard::dockyard:swarm:Service::s");
+                await settle();
+                assert.deepStrictEqual(registered().map((r) => `${r.type} ${r.name}`), ["dockyard:swarm:Service s"]);
+            });
+        }
+
+        it("reports every problem in one error, in argument order", () => {
+            const err = rejection(() => new c.Service("web", {
+                image: "i",
+                replicas: 2,
+                global: true,
+                mounts: [{ hostPath: "/var/run/docker.sock", target: "/sock" }, { tmpfs: "1m", target: "/sock" }],
+                ports: [{ target: 80 }, { target: 80 }],
+                endpointMode: c.EndpointMode.Dnsrr,
+                healthCheck: { command: ["true"], interval: "10 seconds" },
+                rollback: { failureAction: c.FailureAction.Rollback },
+                limits: { memory: "64m" },
+                reservations: { memory: "128m" },
+            }));
+            assert.strictEqual(err.message, [
+                'Service "web" has 8 invalid argument problems:',
+                "  - replicas: 2 cannot be combined with global: true; remove one of them",
+                '  - mounts[0].hostPath: "/var/run/docker.sock" is the Docker socket, which gives the service root on the node; set allowDockerSocket: true if that is intended',
+                '  - mounts[1]: target "/sock" is already used by mounts[0]; each path can be mounted once',
+                "  - ports[1]: port 80/tcp is already published by ports[0]; publish each port once",
+                '  - endpointMode: "dnsrr" cannot publish ports through the ingress routing mesh; set mode: PublishMode.Host on every port',
+                '  - healthCheck.interval: expected a duration such as "500ms", "10s" or "1m30s", got "10 seconds"',
+                '  - rollback.failureAction: a failed rollback cannot itself be rolled back; use "pause" or "continue"',
+                '  - reservations.memory: "128m" is more than limits.memory "64m"; reserve at most the limit',
+            ].join("\n"));
         });
-    }
+
+        it("blames the component's name when no serviceName is given and the name is unusable", () => {
+            assert.strictEqual(rejection(() => new c.Service("my svc", { image: "i" })).message, problemText("Service", "my svc", [
+                `name: expected 1-63 letters, digits, '_', '.' or '-', starting with a letter or digit, got "my svc"`,
+            ]));
+        });
+
+        it("accepts an unusable component name when serviceName is given", async () => {
+            const { spec } = await build("my svc", { image: "i", serviceName: "my-svc" });
+            assert.strictEqual(spec.name, "my-svc");
+        });
+
+        it("accepts the same port number once per protocol", async () => {
+            const { spec } = await build("dns", { image: "i", ports: [{ target: 53 }, { target: 53, protocol: "udp" }] });
+            assert.deepStrictEqual(spec.endpointSpec.ports.map((p: any) => `${p.publishedPort}/${p.protocol}`), ["53/tcp", "53/udp"]);
+        });
+    });
 });

@@ -24,7 +24,7 @@ describe("Volume", () => {
         assert.strictEqual(registered().length, 2);
         assert.deepStrictEqual(child.inputs, { name: "data", driver: "local", labels: labels("data") });
         assert.strictEqual(await valueOf(v.volumeName), "data");
-        assert.strictEqual(v.volume.urn !== undefined, true);
+        assert.strictEqual(await valueOf(v.volume.urn), child.urn);
     });
 
     it("retains the data by default: retainOnDelete true, protect false", async () => {

@@ -87,7 +87,7 @@ export const BUILD_SCRIPT = [
     '[ -z "${PLATFORM:-}" ] || set -- "$@" --platform "$PLATFORM"',
     'for a in $BUILD_ARGS; do set -- "$@" --build-arg "$a"; done',
     'if [ -n "${TEST_TARGET:-}" ]; then',
-    '  step "the tests (stage $TEST_TARGET) of $IMAGE_REF; nothing was pushed, and" docker build "$@" --target "$TEST_TARGET" "$CONTEXT"',
+    '  step "the tests in stage $TEST_TARGET of $IMAGE_REF (nothing was pushed)" docker build "$@" --target "$TEST_TARGET" "$CONTEXT"',
     "fi",
     '[ -z "${TARGET:-}" ] || set -- "$@" --target "$TARGET"',
     'step "building $IMAGE_REF" docker build "$@" -t "$IMAGE_REF" "$CONTEXT"',

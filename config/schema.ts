@@ -105,7 +105,8 @@ const image = z.strictObject({
     repository: z.string({ error: "expected a repository such as \"shop/api\"" })
         .regex(/^[a-z0-9]+([._-][a-z0-9]+)*(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/, { error: 'expected a lower-case repository such as "shop/api"' }),
     tag: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/).refine((t) => t !== "latest", { error: 'expected an immutable tag, not "latest"' }).optional(),
-    buildArgs: z.record(z.string(), z.string()).optional(),
+    // `pulumi config set --path` stores 1 and true as a number and a boolean: take them as text.
+    buildArgs: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()], { error: "expected a text value" }).transform(String)).optional(),
     target: z.string().optional(),
     testTarget: z.string().optional(),
     platform: z.string().optional(),

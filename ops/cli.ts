@@ -95,7 +95,7 @@ async function applyAndRecord(stack: Stack, kind: string, opts: { plan?: string;
         await stack.up({ onOutput: (o) => process.stdout.write(o), plan: opts.plan, message: opts.message ?? `dockyard ${kind}` });
     } catch (e: any) {
         result = "failed";
-        error = String(e.stderr ?? e.message ?? e).trim().split("\n").slice(-8).join("\n");
+        error = String(e.stderr || e.message || e).trim().split("\n").slice(-8).join("\n");
     }
     const outputs = await stack.outputs();
     const history = await stack.history(1).catch(() => []);
@@ -111,7 +111,7 @@ async function applyAndRecord(stack: Stack, kind: string, opts: { plan?: string;
         message: error,
     });
     if (result === "failed") {
-        console.error(`\ndockyard: release ${release.number} of ${stack.name} FAILED. Swarm rolls failed service updates back, so the services run the previous release's images; the release is recorded as failed.\n${error}`);
+        console.error(`\ndockyard: release ${release.number} of ${stack.name} FAILED (errors above); it is recorded as failed. Swarm rolls back any service update that fails, so the services keep running the last good release's images.`);
     } else {
         console.log(`\ndockyard: release ${release.number} of ${stack.name} recorded (${kind}).`);
     }

@@ -57,8 +57,8 @@ const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 const OPS: Record<string, ChangeKind | undefined> = {
     create: "create",
     update: "update",
+    // A replacement also emits create-replacement and delete-replaced steps: count it once.
     replace: "replace",
-    "create-replacement": "replace",
     delete: "delete",
     "discard": "delete",
 };

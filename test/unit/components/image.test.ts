@@ -397,7 +397,7 @@ describe("Image", () => {
             assert.strictEqual(r.status, 1);
             assert.strictEqual(r.stdout, "");
             assert.strictEqual(r.stderr, [
-                "dockyard: the tests (stage test) of 127.0.0.1:5000/shop/api:c-1; nothing was pushed, and failed:",
+                "dockyard: the tests in stage test of 127.0.0.1:5000/shop/api:c-1 (nothing was pushed) failed:",
                 "Step 3/5 : RUN go test ./...",
                 "--- FAIL: TestAdd",
                 "FAIL",

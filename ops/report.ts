@@ -96,7 +96,7 @@ export function review(preview: PreviewJson, opts: { stack: string; production: 
     for (const step of preview.steps ?? []) {
         const change = OPS[step.op];
         const state = step.newState ?? step.oldState;
-        if (!change || !state || state.custom === false) continue;
+        if (!change || !state || state.custom !== true) continue; // components and the stack are logical only
         const type = state.type ?? "";
         if (type.startsWith("pulumi:providers:")) continue;
         const properties = Object.entries(step.detailedDiff ?? {})

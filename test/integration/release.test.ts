@@ -1,0 +1,157 @@
+// Review and release for real: releases recorded by `deploy`, a failed release that leaves the
+// previous one serving, rollback to the previous and to a named release (volume data kept), a
+// refused unknown release, and the per-stack lock.
+import * as assert from "assert";
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import * as yaml from "js-yaml";
+import { ROOT, Sandbox, dockerObjects, eventually, pluginMissing, requireOrSkip, sandbox, sh, swarmMissing } from "./prereqs";
+
+const WEB_PORT = 18090;
+const REGISTRY_PORT = 15090;
+
+function projectSandbox(prefix: string): Sandbox {
+    const box = sandbox({});
+    for (const item of ["Pulumi.yaml", "package.json", "tsconfig.json", "index.ts", "components", "config", "app", "ops"]) {
+        fs.cpSync(path.join(ROOT, item), path.join(box.dir, item), { recursive: true });
+    }
+    const dev = yaml.load(fs.readFileSync(path.join(ROOT, "stacks/Pulumi.dev.yaml"), "utf8")) as any;
+    const env = dev.config["dockyard:environment"];
+    env.prefix = prefix;
+    env.registry.selfHosted.port = REGISTRY_PORT;
+    env.services.web.ports[0].published = WEB_PORT;
+    fs.mkdirSync(path.join(box.dir, "stacks"));
+    fs.writeFileSync(path.join(box.dir, "stacks/Pulumi.it.yaml"), yaml.dump(dev));
+    box.env.DOCKYARD_RELEASES_DIR = path.join(box.dir, ".dockyard");
+    return box;
+}
+
+function body(urlPath: string): string {
+    try {
+        return sh("curl", ["-s", "--max-time", "5", `http://127.0.0.1:${WEB_PORT}${urlPath}`]);
+    } catch {
+        return "";
+    }
+}
+
+describe("integration: review, release and rollback", function () {
+    this.timeout(30 * 60_000);
+    const prefix = `dyr${process.pid % 100000}`;
+    let box: Sandbox;
+    const cli = (args: string[]) => {
+        const r = spawnSync(path.join(box.dir, "node_modules/.bin/ts-node"), ["--transpile-only", "ops/cli.ts", ...args], {
+            cwd: box.dir, env: box.env, encoding: "utf8", timeout: 15 * 60_000,
+        });
+        return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+    };
+    const setVersion = (change: (env: any) => void) => {
+        const file = path.join(box.dir, "stacks/Pulumi.it.yaml");
+        const doc = yaml.load(fs.readFileSync(file, "utf8")) as any;
+        change(doc.config["dockyard:environment"]);
+        fs.writeFileSync(file, yaml.dump(doc));
+    };
+    const served = () => body("/").replace(/ host=.*$/, "");
+
+    before(function () {
+        requireOrSkip(this, swarmMissing(), pluginMissing("docker", "5.2.0"), pluginMissing("command", "1.2.1"));
+        box = projectSandbox(prefix);
+        box.pulumi(["stack", "init", "it", "--secrets-provider", "passphrase"]);
+        box.pulumi(["config", "set", "--secret", "appToken"], { input: "release-test-token" });
+    });
+
+    after(async function () {
+        if (!box) return;
+        box.pulumi(["destroy", "--yes", "--skip-preview"], { allowFailure: true });
+        await eventually("the test volumes to be released", () => {
+            for (const v of dockerObjects(prefix).volumes) {
+                try {
+                    sh("docker", ["volume", "rm", "-f", v]);
+                } catch {
+                    return false;
+                }
+            }
+            return true;
+        });
+        box.cleanup();
+    });
+
+    it("review of a new stack: exit 2 and a Markdown and JSON report", () => {
+        const r = cli(["review", "it"]);
+        assert.strictEqual(r.code, 2, r.stderr);
+        assert.ok(r.stdout.startsWith("## Dockyard review of `it`\n"), r.stdout);
+        const json = JSON.parse(fs.readFileSync(path.join(box.dir, ".dockyard/reviews/review-it.json"), "utf8"));
+        assert.strictEqual(json.exitCode, 2);
+        assert.strictEqual(json.counts.create, 9);
+        assert.strictEqual(fs.readFileSync(path.join(box.dir, ".dockyard/reviews/review-it.md"), "utf8"), r.stdout);
+    });
+
+    it("deploy records release 1; an unchanged stack then reviews as exit 0", async () => {
+        const r = cli(["deploy", "it"]);
+        assert.strictEqual(r.code, 0, r.stderr);
+        assert.ok(r.stdout.includes("dockyard: release 1 of it recorded (deploy)."), r.stdout);
+        await eventually("the app to serve", () => served() === "dockyard sample app version=dev");
+        assert.strictEqual(cli(["review", "it"]).code, 0);
+    });
+
+    it("deploy of a new version records release 2; data written then survives everything after", async () => {
+        setVersion((env) => (env.images.app.buildArgs.APP_VERSION = "v2"));
+        assert.strictEqual(cli(["deploy", "it"]).code, 0);
+        await eventually("v2 to serve", () => served() === "dockyard sample app version=v2");
+        assert.strictEqual(sh("curl", ["-s", "-X", "PUT", "--data-binary", "precious", `http://127.0.0.1:${WEB_PORT}/kv/data`]), "stored data");
+    });
+
+    it("a release whose health check fails is recorded as failed and v2 keeps serving", async () => {
+        setVersion((env) => (env.images.app.buildArgs.BREAK_HEALTH = "1"));
+        const r = cli(["deploy", "it"]);
+        assert.strictEqual(r.code, 1, r.stdout);
+        assert.ok(r.stderr.includes("dockyard: release 3 of it FAILED"), r.stderr);
+        await eventually("Swarm to roll web back to v2", () => served() === "dockyard sample app version=v2");
+        setVersion((env) => delete env.images.app.buildArgs.BREAK_HEALTH);
+    });
+
+    it("lists the releases with their results and changes", () => {
+        const lines = cli(["releases", "it"]).stdout.trim().split("\n");
+        assert.strictEqual(lines.length, 4);
+        assert.match(lines[1], /^1 +\S+ \S+ +succeeded deploy .* first release /);
+        assert.match(lines[2], /^2 +\S+ \S+ +succeeded deploy .* kv image, web image /);
+        assert.match(lines[3], /^3 +\S+ \S+ +failed +deploy /);
+    });
+
+    it("rollback returns to the last good release before the current one, keeping volume data", async () => {
+        const r = cli(["rollback", "it", "--yes"]);
+        assert.strictEqual(r.code, 0, r.stderr);
+        assert.ok(r.stdout.includes("dockyard: rolling it back to release 1"), r.stdout);
+        await eventually("release 1 (dev) to serve", () => served() === "dockyard sample app version=dev");
+        assert.strictEqual(body("/kv/data"), "precious");
+        const preview = box.pulumi(["preview", "--expect-no-changes"], { allowFailure: true });
+        assert.strictEqual(preview.code, 0, "state, preview and reality agree after a rollback");
+    });
+
+    it("rollback --to a named release", async () => {
+        assert.strictEqual(cli(["rollback", "it", "--to", "2", "--yes"]).code, 0);
+        await eventually("release 2 (v2) to serve", () => served() === "dockyard sample app version=v2");
+        assert.strictEqual(body("/kv/data"), "precious");
+    });
+
+    it("refuses an unknown release and a failed one, changing nothing", () => {
+        const unknown = cli(["rollback", "it", "--to", "99", "--yes"]);
+        assert.deepStrictEqual([unknown.code, unknown.stderr], [1, "dockyard: release 99 does not exist; recorded releases: 1, 2, 3, 4, 5\n"]);
+        const failed = cli(["rollback", "it", "--to", "3", "--yes"]);
+        assert.deepStrictEqual([failed.code, failed.stderr], [1, "dockyard: release 3 failed when it was deployed; pick a successful one (see `releases`)\n"]);
+        assert.strictEqual(served(), "dockyard sample app version=v2");
+    });
+
+    it("refuses a second deploy while one holds the stack's lock", () => {
+        const lockFile = path.join(box.dir, ".dockyard/locks/it.lock");
+        fs.writeFileSync(lockFile, JSON.stringify({ pid: process.pid, host: os.hostname(), command: "deploy", since: "2026-01-01T00:00:00.000Z" }));
+        try {
+            const r = cli(["deploy", "it"]);
+            assert.strictEqual(r.code, 1);
+            assert.strictEqual(r.stderr, `dockyard: stack it is locked: \`deploy\` (pid ${process.pid} on ${os.hostname()}) has been running since 2026-01-01T00:00:00.000Z. Wait for it to finish; if that process is gone, remove ${lockFile}.\n`);
+        } finally {
+            fs.rmSync(lockFile);
+        }
+    });
+});

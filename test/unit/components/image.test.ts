@@ -354,7 +354,7 @@ describe("Image", () => {
             assert.deepStrictEqual([r.status, r.stderr], [0, ""]);
             assert.deepStrictEqual(r.calls, [
                 ["buildx", "version"],
-                ["build", ...common, "-t", "127.0.0.1:5000/shop/api:c-1", "/ctx"],
+                ["build", "--force-rm", ...common, "-t", "127.0.0.1:5000/shop/api:c-1", "/ctx"],
             ]);
             assert.strictEqual(r.stdout, "127.0.0.1:5000/shop/api:c-1\n");
         });
@@ -364,8 +364,8 @@ describe("Image", () => {
             assert.deepStrictEqual([r.status, r.stderr], [0, ""]);
             assert.deepStrictEqual(r.calls, [
                 ["buildx", "version"],
-                ["build", ...common, "--target", "test", "/ctx"],
-                ["build", ...common, "-t", "127.0.0.1:5000/shop/api:c-1", "/ctx"],
+                ["build", "--force-rm", ...common, "--target", "test", "/ctx"],
+                ["build", "--force-rm", ...common, "-t", "127.0.0.1:5000/shop/api:c-1", "/ctx"],
                 ["push", "127.0.0.1:5000/shop/api:c-1"],
                 inspect,
             ]);
@@ -377,8 +377,8 @@ describe("Image", () => {
             assert.strictEqual(r.status, 0, r.stderr);
             const head = ["--label", "dockyard.image=p.s.api", "-f", "/ctx/Dockerfile", "--platform", "linux/arm64"];
             assert.deepStrictEqual(r.calls.slice(1), [
-                ["build", ...head, "--target", "test", "/ctx"],
-                ["build", ...head, "--target", "runtime", "-t", "127.0.0.1:5000/shop/api:c-1", "/ctx"],
+                ["build", "--force-rm", ...head, "--target", "test", "/ctx"],
+                ["build", "--force-rm", ...head, "--target", "runtime", "-t", "127.0.0.1:5000/shop/api:c-1", "/ctx"],
             ]);
         });
 
@@ -416,7 +416,7 @@ describe("Image", () => {
         it("logs in with the password on stdin and a throw-away config before pushing, then removes the config", () => {
             const r = runScript(c.BUILD_SCRIPT, { ...base, REGISTRY_SERVER: "127.0.0.1:5000", REGISTRY_USERNAME: "u", REGISTRY_PASSWORD: "p4ss" }, { repoDigests: digests });
             assert.deepStrictEqual([r.status, r.stderr], [0, ""]);
-            assert.deepStrictEqual(r.calls.map((x) => x.slice(0, 2)), [["buildx", "version"], ["build", "--label"], ["login", "--username"], ["push", "127.0.0.1:5000/shop/api:c-1"], ["image", "inspect"]]);
+            assert.deepStrictEqual(r.calls.map((x) => x.slice(0, 2)), [["buildx", "version"], ["build", "--force-rm"], ["login", "--username"], ["push", "127.0.0.1:5000/shop/api:c-1"], ["image", "inspect"]]);
             assert.deepStrictEqual(r.calls[2], ["login", "--username", "u", "--password-stdin", "127.0.0.1:5000"]);
             assert.deepStrictEqual(r.stdin, { 2: "p4ss" });
             const [login, push] = [r.env[2].config, r.env[3].config];

@@ -20,7 +20,7 @@ Commands:
       --out <dir>      where to write review-<stack>.md and .json (default .dockyard/reviews)
       --save-plan      also save the update plan, so \`deploy --plan\` applies exactly this review
   deploy <stack>     pulumi up, then record the release (number, time, git sha, images, config).
-      --plan <file>    apply only the saved plan; refused if the stack changed since the review
+      --plan <file>    apply exactly the reviewed plan; refused if the stack or code changed since
   releases <stack>   List recorded releases: number, time, result, images, what changed.
   rollback <stack>   Return to the last successful release before the current one.
       --to <n>         return to release n instead
@@ -68,6 +68,8 @@ export async function reviewCommand(stackName: string, opts: { out?: string; sav
     const outDir = path.resolve(opts.out ?? path.join(stateDir(PROJECT_DIR), "reviews"));
     fs.mkdirSync(outDir, { recursive: true });
     const planFile = path.join(outDir, `plan-${stackName}.json`);
+    // Update plans are behind Pulumi's experimental switch.
+    if (opts.savePlan) process.env.PULUMI_EXPERIMENTAL = "true";
     const events: any[] = [];
     let failure: string | undefined;
     try {
@@ -80,7 +82,8 @@ export async function reviewCommand(stackName: string, opts: { out?: string; sav
         preview.diagnostics = [...(preview.diagnostics ?? []), { message: failure.split("\n").slice(-5).join("\n"), severity: "error" }];
     }
     const r = review(preview, { stack: stackName, production: env?.production === true || stackName === "prod" });
-    const md = renderMarkdown(r) + (opts.savePlan && !failure ? `\nPlan saved: apply exactly this with \`npm run deploy -- ${stackName} --plan ${path.relative(PROJECT_DIR, planFile)}\`.\n` : "");
+    const pinned = (await stack.getAllConfig())[PINS_KEY]?.value;
+    const md = renderMarkdown(r) + (pinned ? `\nNote: this stack is pinned to the images of a rolled-back release (${pinned}); code changes to those images are not built until \`deploy\` removes the pins.\n` : "") + (opts.savePlan && !failure ? `\nPlan saved: apply exactly this with \`npm run deploy -- ${stackName} --plan ${path.relative(PROJECT_DIR, planFile)}\`.\n` : "");
     fs.writeFileSync(path.join(outDir, `review-${stackName}.md`), md);
     fs.writeFileSync(path.join(outDir, `review-${stackName}.json`), JSON.stringify(r, null, 2) + "\n");
     process.stdout.write(md);
@@ -122,8 +125,13 @@ export async function deployCommand(stackName: string, opts: { plan?: string }):
     const lock = lockStack(PROJECT_DIR, stackName, "deploy");
     try {
         const stack = await openStack(stackName);
-        // A deploy ships the current code: drop any pins a rollback left.
-        if ((await stack.getAllConfig())[PINS_KEY]) await stack.removeConfig(PINS_KEY);
+        if (opts.plan) {
+            // Apply exactly what was reviewed (pins included); Pulumi refuses if anything differs.
+            process.env.PULUMI_EXPERIMENTAL = "true";
+        } else if ((await stack.getAllConfig())[PINS_KEY]) {
+            // A deploy ships the current code: drop the pins a rollback left.
+            await stack.removeConfig(PINS_KEY);
+        }
         const release = await applyAndRecord(stack, "deploy", { plan: opts.plan && path.resolve(opts.plan) });
         return release.result === "succeeded" ? 0 : 1;
     } finally {

@@ -143,6 +143,43 @@ describe("integration: review, release and rollback", function () {
         assert.strictEqual(served(), "dockyard sample app version=v2");
     });
 
+    it("refuses a release whose images are gone", () => {
+        const file = path.join(box.dir, ".dockyard/releases/it.json");
+        const releases = JSON.parse(fs.readFileSync(file, "utf8"));
+        const gone = `127.0.0.1:${REGISTRY_PORT}/dockyard/app@sha256:${"0".repeat(64)}`;
+        releases.push({ ...releases[0], number: 99, images: { app: gone }, manifest: { web: { image: gone, specHash: "x" } } });
+        fs.writeFileSync(file, JSON.stringify(releases));
+        try {
+            const r = cli(["rollback", "it", "--to", "99", "--yes"]);
+            assert.deepStrictEqual([r.code, r.stderr], [1, `dockyard: release 99 cannot be restored: its image is no longer available: ${gone}\n`]);
+        } finally {
+            fs.writeFileSync(file, JSON.stringify(releases.slice(0, -1)));
+        }
+    });
+
+    it("a review of a pinned stack says so, and deploy unpins it", async () => {
+        setVersion((env) => (env.images.app.buildArgs.APP_VERSION = "v3"));
+        const r = cli(["review", "it"]);
+        assert.strictEqual(r.code, 0, "pinned images are not rebuilt, so nothing changes yet");
+        assert.ok(r.stdout.includes("pinned to the images of a rolled-back release"), r.stdout);
+        assert.strictEqual(cli(["deploy", "it"]).code, 0);
+        await eventually("v3 to serve", () => served() === "dockyard sample app version=v3");
+    });
+
+    it("deploy --plan applies the reviewed plan and refuses one the stack no longer matches", async () => {
+        setVersion((env) => (env.images.app.buildArgs.APP_VERSION = "v4"));
+        assert.strictEqual(cli(["review", "it", "--save-plan"]).code, 2);
+        const plan = path.join(box.dir, ".dockyard/reviews/plan-it.json");
+        setVersion((env) => (env.images.app.buildArgs.APP_VERSION = "v5"));
+        const refused = cli(["deploy", "it", "--plan", plan]);
+        assert.strictEqual(refused.code, 1, refused.stdout);
+        assert.strictEqual(served(), "dockyard sample app version=v3", "nothing was applied");
+        setVersion((env) => (env.images.app.buildArgs.APP_VERSION = "v4"));
+        const applied = cli(["deploy", "it", "--plan", plan]);
+        assert.strictEqual(applied.code, 0, applied.stdout + applied.stderr);
+        await eventually("v4 to serve", () => served() === "dockyard sample app version=v4");
+    });
+
     it("refuses a second deploy while one holds the stack's lock", () => {
         const lockFile = path.join(box.dir, ".dockyard/locks/it.lock");
         fs.writeFileSync(lockFile, JSON.stringify({ pid: process.pid, host: os.hostname(), command: "deploy", since: "2026-01-01T00:00:00.000Z" }));

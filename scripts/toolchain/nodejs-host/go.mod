@@ -1,7 +1,12 @@
-// Wrapper that pins the Pulumi Node.js language host for `npm run setup`.
-// The host lived inside the sdk/v3 module until v3.68.0; later versions are a separate module that
-// the Go module proxy reachable here does not serve, so the last in-SDK host is built. It speaks
-// the same language-host protocol the CLI uses to run Node.js programs.
+// Wrapper that pins the Pulumi Node.js language host (see scripts/lib/pulumi-toolchain.sh).
+//
+// Wanted: github.com/pulumi/pulumi/sdk/nodejs/cmd/pulumi-language-nodejs/v3 at the commit tagged
+// v3.248.0, i.e. v3.0.0-20260624120734-a88168d865b7. The Go module proxy reachable from these
+// machines refuses every version of that module ("403 This module version is not available"), so
+// this builds the last host that shipped inside the sdk/v3 module, v3.68.0, which the proxy serves.
+// It speaks the language-host protocol of the CLI v3.248.0: TypeScript programs, component
+// resources, providers, config and secrets were checked with `pulumi up`/`destroy` against a file
+// backend. The host only starts Node.js; the program's code runs in @pulumi/pulumi from npm.
 module dockyard.local/toolchain/nodejs-host
 
 go 1.25

@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Image } from "./image";
 import { Problems, childName, enumValues, isPort, labelList, memoryBytes } from "./internal";
 import { Network } from "./network";
-import { HealthCheck, Mount, Resources, validateServiceArgs } from "./service";
+import { HealthCheck, Mount, Resources, mountSpec, validateServiceArgs } from "./service";
 
 export enum RestartPolicy {
     No = "no",
@@ -95,13 +95,7 @@ export class Container extends pulumi.ComponentResource {
                 command: args.args ? [...args.args] : undefined,
                 envs: args.env ? Object.entries(args.env).map(([k, v]) => pulumi.interpolate`${k}=${v}`) : undefined,
                 networksAdvanced: args.networks?.map((n) => ({ name: n.networkName })),
-                mounts: args.mounts?.map((m) =>
-                    m.volume
-                        ? { type: "volume", source: m.volume.volumeName, target: m.target, readOnly: m.readOnly ?? false }
-                        : m.hostPath !== undefined
-                          ? { type: "bind", source: m.hostPath, target: m.target, readOnly: m.readOnly ?? false }
-                          : { type: "tmpfs", target: m.target, readOnly: m.readOnly ?? false, tmpfsOptions: { sizeBytes: memoryBytes(m.tmpfs!) } },
-                ),
+                mounts: args.mounts?.map(mountSpec),
                 ports: ports.map((port) => ({
                     internal: port.target,
                     external: port.published ?? port.target,

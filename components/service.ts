@@ -434,6 +434,13 @@ function resources(r: Resources | undefined) {
         memoryBytes: r.memory !== undefined ? memoryBytes(r.memory) : undefined,
     };
 }
+/** The provider's mount shape (the same for services and containers) for a validated Mount. */
+export function mountSpec(m: Mount) {
+    const readOnly = m.readOnly ?? false;
+    if (m.volume) return { type: "volume", source: m.volume.volumeName, target: m.target, readOnly };
+    if (m.hostPath !== undefined) return { type: "bind", source: m.hostPath, target: m.target, readOnly };
+    return { type: "tmpfs", target: m.target, readOnly, tmpfsOptions: { sizeBytes: memoryBytes(m.tmpfs!) } };
+}
 function healthTests(command: readonly string[] | string): string[] {
     return typeof command === "string" ? ["CMD-SHELL", command] : ["CMD", ...command];
 }
@@ -504,13 +511,7 @@ export class Service extends pulumi.ComponentResource {
                             fileName: c.target,
                             fileMode: c.mode ?? 0o444,
                         })),
-                        mounts: args.mounts?.map((m) =>
-                            m.volume
-                                ? { type: "volume", source: m.volume.volumeName, target: m.target, readOnly: m.readOnly ?? false }
-                                : m.hostPath !== undefined
-                                  ? { type: "bind", source: m.hostPath, target: m.target, readOnly: m.readOnly ?? false }
-                                  : { type: "tmpfs", target: m.target, readOnly: m.readOnly ?? false, tmpfsOptions: { sizeBytes: memoryBytes(m.tmpfs!) } },
-                        ),
+                        mounts: args.mounts?.map(mountSpec),
                         healthcheck: health && {
                             tests: healthTests(health.command),
                             interval: health.interval,

@@ -2,7 +2,7 @@
 // and delete Network, Volume, Secret, Config, Service and Container through the real Pulumi engine.
 import * as assert from "assert";
 import {
-    ROOT, Sandbox, dockerObjects, eventually, pluginMissing, requireOrSkip, sandbox, sh, swarmMissing, taskContainer,
+    ROOT, Sandbox, dockerObjects, eventually, pluginMissing, removeVolumes, requireOrSkip, sandbox, sh, swarmMissing, taskContainer,
 } from "./prereqs";
 
 const PROGRAM = `
@@ -60,16 +60,7 @@ describe("integration: components against the real Docker engine", function () {
     after(async function () {
         if (!box) return;
         box.pulumi(["destroy", "--yes", "--skip-preview"], { allowFailure: true });
-        await eventually("the retained test volume to be released", () => {
-            for (const v of dockerObjects(prefix).volumes) {
-                try {
-                    sh("docker", ["volume", "rm", "-f", v]);
-                } catch {
-                    return false;
-                }
-            }
-            return true;
-        });
+        await removeVolumes(prefix);
         box.cleanup();
     });
 

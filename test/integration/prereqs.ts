@@ -2,6 +2,7 @@
 import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
+import * as yaml from "js-yaml";
 import * as path from "path";
 
 export const ROOT = path.resolve(__dirname, "../..");
@@ -135,4 +136,46 @@ export function taskContainer(service: string): string {
     const ids = sh("docker", ["ps", "-q", "--filter", `label=com.docker.swarm.service.name=${service}`]).trim().split("\n").filter(Boolean);
     if (ids.length === 0) throw new Error(`no running task for service ${service}`);
     return ids[0];
+}
+
+/** Remove the volumes a test left behind on purpose (retained volumes), waiting until Swarm lets go. */
+export async function removeVolumes(prefix: string): Promise<void> {
+    await eventually(`the ${prefix} volumes to be released`, () => {
+        for (const v of dockerObjects(prefix).volumes) {
+            try {
+                sh("docker", ["volume", "rm", "-f", v]);
+            } catch {
+                return false;
+            }
+        }
+        return true;
+    });
+}
+
+/**
+ * A copy of this project's program (not its state) with a stack `it` made from `dev`: every Docker
+ * object prefixed, the web and registry ports moved so a running dev stack is not disturbed.
+ */
+export function projectSandbox(prefix: string, ports: { web: number; registry: number }): Sandbox {
+    const box = sandbox({});
+    for (const item of ["Pulumi.yaml", "package.json", "tsconfig.json", "index.ts", "components", "config", "app", "ops"]) {
+        fs.cpSync(path.join(ROOT, item), path.join(box.dir, item), { recursive: true });
+    }
+    fs.mkdirSync(path.join(box.dir, "stacks"));
+    fs.copyFileSync(path.join(ROOT, "stacks/Pulumi.dev.yaml"), path.join(box.dir, "stacks/Pulumi.it.yaml"));
+    editEnvironment(box, (env) => {
+        env.prefix = prefix;
+        env.registry.selfHosted.port = ports.registry;
+        env.services.web.ports[0].published = ports.web;
+    });
+    box.env.DOCKYARD_RELEASES_DIR = path.join(box.dir, ".dockyard");
+    return box;
+}
+
+/** Change the `it` stack's environment in its stack file, keeping what Pulumi added to the file. */
+export function editEnvironment(box: Sandbox, change: (env: any) => void): void {
+    const file = path.join(box.dir, "stacks/Pulumi.it.yaml");
+    const doc = yaml.load(fs.readFileSync(file, "utf8")) as any;
+    change(doc.config["dockyard:environment"]);
+    fs.writeFileSync(file, yaml.dump(doc));
 }

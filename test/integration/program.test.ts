@@ -1,39 +1,12 @@
 // The dev environment for real: deploy it from a copy of this project, call the app, change the
 // app and deploy again (data kept), then destroy, leaving only the retained volumes.
 import * as assert from "assert";
-import * as fs from "fs";
-import * as yaml from "js-yaml";
-import * as path from "path";
 import {
-    ROOT, Sandbox, dockerObjects, eventually, pluginMissing, requireOrSkip, sandbox, sh, swarmMissing,
+    Sandbox, dockerObjects, editEnvironment, eventually, pluginMissing, projectSandbox, removeVolumes, requireOrSkip, sh, swarmMissing,
 } from "./prereqs";
 
 const WEB_PORT = 18080;
 const REGISTRY_PORT = 15000;
-
-/** Copy the project's program (not its state) into a sandbox with a test stack made from `dev`. */
-function projectSandbox(prefix: string): Sandbox {
-    const box = sandbox({});
-    for (const item of ["Pulumi.yaml", "package.json", "tsconfig.json", "index.ts", "components", "config", "app"]) {
-        fs.cpSync(path.join(ROOT, item), path.join(box.dir, item), { recursive: true });
-    }
-    const dev = yaml.load(fs.readFileSync(path.join(ROOT, "stacks/Pulumi.dev.yaml"), "utf8")) as any;
-    const env = dev.config["dockyard:environment"];
-    env.prefix = prefix;
-    env.registry.selfHosted.port = REGISTRY_PORT;
-    env.services.web.ports[0].published = WEB_PORT;
-    fs.mkdirSync(path.join(box.dir, "stacks"));
-    fs.writeFileSync(path.join(box.dir, "stacks/Pulumi.it.yaml"), yaml.dump(dev));
-    return box;
-}
-
-/** Change the test stack's environment in its stack file (keeping what Pulumi added to it). */
-function editEnvironment(box: Sandbox, change: (env: any) => void): void {
-    const file = path.join(box.dir, "stacks/Pulumi.it.yaml");
-    const doc = yaml.load(fs.readFileSync(file, "utf8")) as any;
-    change(doc.config["dockyard:environment"]);
-    fs.writeFileSync(file, yaml.dump(doc));
-}
 
 function http(method: string, urlPath: string, body?: string): { status: number; body: string } {
     const out = sh("curl", ["-s", "-X", method, "-o", "-", "-w", "\n%{http_code}", ...(body !== undefined ? ["--data-binary", body] : []),
@@ -49,7 +22,7 @@ describe("integration: the dev environment deployed for real", function () {
 
     before(function () {
         requireOrSkip(this, swarmMissing(), pluginMissing("docker", "5.2.0"), pluginMissing("command", "1.2.1"));
-        box = projectSandbox(prefix);
+        box = projectSandbox(prefix, { web: WEB_PORT, registry: REGISTRY_PORT });
         box.pulumi(["stack", "init", "it", "--secrets-provider", "passphrase"]);
         box.pulumi(["config", "set", "--secret", "appToken"], { input: "integration-app-token" });
     });
@@ -57,16 +30,7 @@ describe("integration: the dev environment deployed for real", function () {
     after(async function () {
         if (!box) return;
         box.pulumi(["destroy", "--yes", "--skip-preview"], { allowFailure: true });
-        await eventually("the test volumes to be released", () => {
-            for (const v of dockerObjects(prefix).volumes) {
-                try {
-                    sh("docker", ["volume", "rm", "-f", v]);
-                } catch {
-                    return false;
-                }
-            }
-            return true;
-        });
+        await removeVolumes(prefix);
         box.cleanup();
     });
 

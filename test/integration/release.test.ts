@@ -6,27 +6,10 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import * as yaml from "js-yaml";
-import { ROOT, Sandbox, dockerObjects, eventually, pluginMissing, requireOrSkip, sandbox, sh, swarmMissing } from "./prereqs";
+import { Sandbox, editEnvironment, eventually, pluginMissing, projectSandbox, removeVolumes, requireOrSkip, sh, swarmMissing } from "./prereqs";
 
 const WEB_PORT = 18090;
 const REGISTRY_PORT = 15090;
-
-function projectSandbox(prefix: string): Sandbox {
-    const box = sandbox({});
-    for (const item of ["Pulumi.yaml", "package.json", "tsconfig.json", "index.ts", "components", "config", "app", "ops"]) {
-        fs.cpSync(path.join(ROOT, item), path.join(box.dir, item), { recursive: true });
-    }
-    const dev = yaml.load(fs.readFileSync(path.join(ROOT, "stacks/Pulumi.dev.yaml"), "utf8")) as any;
-    const env = dev.config["dockyard:environment"];
-    env.prefix = prefix;
-    env.registry.selfHosted.port = REGISTRY_PORT;
-    env.services.web.ports[0].published = WEB_PORT;
-    fs.mkdirSync(path.join(box.dir, "stacks"));
-    fs.writeFileSync(path.join(box.dir, "stacks/Pulumi.it.yaml"), yaml.dump(dev));
-    box.env.DOCKYARD_RELEASES_DIR = path.join(box.dir, ".dockyard");
-    return box;
-}
 
 function body(urlPath: string): string {
     try {
@@ -46,17 +29,12 @@ describe("integration: review, release and rollback", function () {
         });
         return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
     };
-    const setVersion = (change: (env: any) => void) => {
-        const file = path.join(box.dir, "stacks/Pulumi.it.yaml");
-        const doc = yaml.load(fs.readFileSync(file, "utf8")) as any;
-        change(doc.config["dockyard:environment"]);
-        fs.writeFileSync(file, yaml.dump(doc));
-    };
+    const setVersion = (change: (env: any) => void) => editEnvironment(box, change);
     const served = () => body("/").replace(/ host=.*$/, "");
 
     before(function () {
         requireOrSkip(this, swarmMissing(), pluginMissing("docker", "5.2.0"), pluginMissing("command", "1.2.1"));
-        box = projectSandbox(prefix);
+        box = projectSandbox(prefix, { web: WEB_PORT, registry: REGISTRY_PORT });
         box.pulumi(["stack", "init", "it", "--secrets-provider", "passphrase"]);
         box.pulumi(["config", "set", "--secret", "appToken"], { input: "release-test-token" });
     });
@@ -64,16 +42,7 @@ describe("integration: review, release and rollback", function () {
     after(async function () {
         if (!box) return;
         box.pulumi(["destroy", "--yes", "--skip-preview"], { allowFailure: true });
-        await eventually("the test volumes to be released", () => {
-            for (const v of dockerObjects(prefix).volumes) {
-                try {
-                    sh("docker", ["volume", "rm", "-f", v]);
-                } catch {
-                    return false;
-                }
-            }
-            return true;
-        });
+        await removeVolumes(prefix);
         box.cleanup();
     });
 

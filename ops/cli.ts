@@ -5,12 +5,14 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { parseArgs } from "util";
+import { ENVIRONMENT_KEY, PINS_KEY as PINS_CONFIG_KEY } from "../config/load";
 import { renderMarkdown, review, PreviewJson } from "./report";
 import { Release, appendRelease, describeChanges, lockStack, readReleases, rollbackTarget, stateDir } from "./releases";
 
 export const PROJECT_DIR = path.resolve(__dirname, "..");
-const ENV_KEY = "dockyard:environment";
-const PINS_KEY = "dockyard:releasePins";
+// Stack config keys, as the CLI names them (`<project>:<key>`).
+const ENV_KEY = `dockyard:${ENVIRONMENT_KEY}`;
+const PINS_KEY = `dockyard:${PINS_CONFIG_KEY}`;
 
 const HELP = `Usage: dockyard <command> <stack> [options]
 

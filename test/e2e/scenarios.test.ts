@@ -1,0 +1,111 @@
+// End-to-end scenarios with the real Pulumi engine and the real Docker engine that the integration
+// suites do not already cover: a rolling update under load, an interrupted deploy, and a broken
+// stack file that touches nothing. (Deploy from nothing and destroy, a bad release, a named
+// rollback, secret rotation and secrets in state/inspect run in test/integration.)
+import * as assert from "assert";
+import { ChildProcess, spawn, spawnSync } from "child_process";
+import * as os from "os";
+import * as fs from "fs";
+import * as path from "path";
+import {
+    Sandbox, dockerObjects, editEnvironment, eventually, pluginMissing, projectSandbox, removeVolumes, requireOrSkip, sh, swarmMissing,
+} from "../integration/prereqs";
+
+function cli(box: Sandbox, args: string[]) {
+    const r = spawnSync(path.join(box.dir, "node_modules/.bin/ts-node"), ["--transpile-only", "ops/cli.ts", ...args], {
+        cwd: box.dir, env: box.env, encoding: "utf8", timeout: 15 * 60_000,
+    });
+    return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+// The static busybox's wget crashes resolving names; its nc does not, so HTTP is spoken with nc.
+const HTTP_GET = (urlPath: string) => `printf 'GET ${urlPath} HTTP/1.0\\r\\n\\r\\n' | nc -w 3 web 8080`;
+
+/** Version the web tasks report, asked from inside the overlay network. */
+function versionInside(prefix: string): string {
+    return sh("docker", ["run", "--rm", "--network", `${prefix}-backend`, "dockyard/busybox:1.35.0", "sh", "-c", `${HTTP_GET("/")} | tail -n 1`])
+        .replace(/ host=.*$/, "").trim();
+}
+
+describe("e2e: scenarios on the real engines", function () {
+    this.timeout(30 * 60_000);
+    const prefix = `dye${process.pid % 100000}`;
+    let box: Sandbox;
+
+    before(function () {
+        requireOrSkip(this, swarmMissing(), pluginMissing("docker", "5.2.0"), pluginMissing("command", "1.2.1"));
+        box = projectSandbox(prefix, { web: 18100, registry: 15100 });
+        // Three web replicas behind DNS round-robin on the overlay network, updated start-first:
+        // the load comes from inside the network, as host ports hold one task per node.
+        editEnvironment(box, (env) => {
+            delete env.services.web.ports;
+            env.services.web.replicas = 3;
+            env.services.web.update = { order: "start-first", delay: "2s", monitor: "5s" };
+        });
+        box.pulumi(["stack", "init", "it", "--secrets-provider", "passphrase"]);
+        box.pulumi(["config", "set", "--secret", "appToken"], { input: "e2e-token" });
+    });
+
+    after(async function () {
+        if (!box) return;
+        spawnSync("docker", ["rm", "-f", `${prefix}-load`]);
+        box.pulumi(["destroy", "--yes", "--skip-preview"], { allowFailure: true });
+        await removeVolumes(prefix);
+        box.cleanup();
+    });
+
+    it("7. a broken stack file fails before any resource is touched", () => {
+        const file = path.join(box.dir, "stacks/Pulumi.it.yaml");
+        const good = fs.readFileSync(file, "utf8");
+        editEnvironment(box, (env) => (env.services.web.replicas = -3));
+        try {
+            const r = box.pulumi(["up", "--yes", "--skip-preview"], { allowFailure: true });
+            assert.notStrictEqual(r.code, 0);
+            assert.ok(r.stdout.includes("services.web.replicas: expected a whole number, 0 or more, got -3"), r.stdout);
+            assert.deepStrictEqual(dockerObjects(prefix), { services: [], secrets: [], configs: [], networks: [], volumes: [], containers: [] });
+            const resources = JSON.parse(box.pulumi(["stack", "export"]).stdout).deployment.resources ?? [];
+            assert.deepStrictEqual(resources.filter((r: any) => r.type !== "pulumi:pulumi:Stack"), []);
+        } finally {
+            fs.writeFileSync(file, good);
+        }
+    });
+
+    it("deploys three web replicas", () => {
+        assert.strictEqual(cli(box, ["deploy", "it"]).code, 0);
+        assert.strictEqual(versionInside(prefix), "dockyard sample app version=dev");
+    });
+
+    it("2. a rolling update under continuous load fails no request", async () => {
+        const out = fs.mkdtempSync(path.join(os.tmpdir(), "dockyard-load-"));
+        const count = () => (fs.existsSync(path.join(out, "count")) ? fs.readFileSync(path.join(out, "count"), "utf8").trim().split(" ").map(Number) : [0, 0]);
+        sh("docker", ["run", "-d", "--name", `${prefix}-load`, "--network", `${prefix}-backend`, "-v", `${out}:/out`, "dockyard/busybox:1.35.0", "sh", "-c",
+            `ok=0; fail=0; while [ ! -f /out/stop ]; do if ${HTTP_GET("/healthz")} | head -n 1 | grep -q " 200 "; then ok=$((ok+1)); else fail=$((fail+1)); fi; echo "$ok $fail" > /out/count; done`]);
+        await eventually("the load generator to get answers", () => count()[0] > 10);
+        editEnvironment(box, (env) => (env.images.app.buildArgs.APP_VERSION = "v2"));
+        const deploy = cli(box, ["deploy", "it"]);
+        fs.writeFileSync(path.join(out, "stop"), "");
+        await eventually("the load generator to stop", () => sh("docker", ["inspect", "--format", "{{.State.Running}}", `${prefix}-load`]).trim() === "false");
+        const [ok, failed] = count();
+        fs.rmSync(out, { recursive: true, force: true });
+        console.log(`      load during the rolling update: ${ok} requests answered, ${failed} failed`);
+        assert.strictEqual(deploy.code, 0, deploy.stderr);
+        assert.strictEqual(versionInside(prefix), "dockyard sample app version=v2");
+        assert.ok(ok > 50, `only ${ok} requests were made`);
+        assert.strictEqual(failed, 0);
+    });
+
+    it("6. an interrupted deploy is finished by the next deploy, with no state surgery", async () => {
+        editEnvironment(box, (env) => (env.images.app.buildArgs.APP_VERSION = "v3"));
+        const child: ChildProcess = spawn(path.join(box.dir, "node_modules/.bin/ts-node"), ["--transpile-only", "ops/cli.ts", "deploy", "it"], {
+            cwd: box.dir, env: box.env, stdio: "ignore", detached: true,
+        });
+        // Kill the whole deploy (CLI, engine, providers) while Swarm is rolling web out.
+        await eventually("the rollout to start", () =>
+            sh("docker", ["service", "inspect", "--format", "{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}", `${prefix}-web`]).trim() === "updating", 300_000);
+        process.kill(-child.pid!, "SIGKILL");
+        const r = cli(box, ["deploy", "it"]);
+        assert.strictEqual(r.code, 0, r.stdout + r.stderr);
+        await eventually("v3 to serve", () => versionInside(prefix) === "dockyard sample app version=v3");
+        assert.strictEqual(box.pulumi(["preview", "--expect-no-changes"], { allowFailure: true }).code, 0);
+    });
+});

@@ -21,6 +21,28 @@ function cli(box: Sandbox, args: string[]) {
 // The static busybox's wget crashes resolving names; its nc does not, so HTTP is spoken with nc.
 const HTTP_GET = (urlPath: string) => `printf 'GET ${urlPath} HTTP/1.0\\r\\n\\r\\n' | nc -w 3 web 8080`;
 
+/**
+ * Run `action` while a container on the overlay network calls the web service's health endpoint
+ * in a loop; returns the action's result and the answered and failed request counts.
+ */
+async function underLoad<T>(prefix: string, action: () => T): Promise<[T, number, number]> {
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), "dockyard-load-"));
+    const count = () => (fs.existsSync(path.join(out, "count")) ? fs.readFileSync(path.join(out, "count"), "utf8").trim().split(" ").map(Number) : [0, 0]);
+    sh("docker", ["run", "-d", "--name", `${prefix}-load`, "--network", `${prefix}-backend`, "-v", `${out}:/out`, "dockyard/busybox:1.35.0", "sh", "-c",
+        `ok=0; fail=0; while [ ! -f /out/stop ]; do if ${HTTP_GET("/healthz")} | head -n 1 | grep -q " 200 "; then ok=$((ok+1)); else fail=$((fail+1)); fi; echo "$ok $fail" > /out/count; done`]);
+    try {
+        await eventually("the load generator to get answers", () => count()[0] > 10);
+        const result = action();
+        fs.writeFileSync(path.join(out, "stop"), "");
+        await eventually("the load generator to stop", () => sh("docker", ["inspect", "--format", "{{.State.Running}}", `${prefix}-load`]).trim() === "false");
+        const [ok, failed] = count();
+        return [result, ok, failed];
+    } finally {
+        spawnSync("docker", ["rm", "-f", `${prefix}-load`]);
+        fs.rmSync(out, { recursive: true, force: true });
+    }
+}
+
 /** Version the web tasks report, asked from inside the overlay network. */
 function versionInside(prefix: string): string {
     return sh("docker", ["run", "--rm", "--network", `${prefix}-backend`, "dockyard/busybox:1.35.0", "sh", "-c", `${HTTP_GET("/")} | tail -n 1`])
@@ -76,21 +98,31 @@ describe("e2e: scenarios on the real engines", function () {
     });
 
     it("2. a rolling update under continuous load fails no request", async () => {
-        const out = fs.mkdtempSync(path.join(os.tmpdir(), "dockyard-load-"));
-        const count = () => (fs.existsSync(path.join(out, "count")) ? fs.readFileSync(path.join(out, "count"), "utf8").trim().split(" ").map(Number) : [0, 0]);
-        sh("docker", ["run", "-d", "--name", `${prefix}-load`, "--network", `${prefix}-backend`, "-v", `${out}:/out`, "dockyard/busybox:1.35.0", "sh", "-c",
-            `ok=0; fail=0; while [ ! -f /out/stop ]; do if ${HTTP_GET("/healthz")} | head -n 1 | grep -q " 200 "; then ok=$((ok+1)); else fail=$((fail+1)); fi; echo "$ok $fail" > /out/count; done`]);
-        await eventually("the load generator to get answers", () => count()[0] > 10);
-        editEnvironment(box, (env) => (env.images.app.buildArgs.APP_VERSION = "v2"));
-        const deploy = cli(box, ["deploy", "it"]);
-        fs.writeFileSync(path.join(out, "stop"), "");
-        await eventually("the load generator to stop", () => sh("docker", ["inspect", "--format", "{{.State.Running}}", `${prefix}-load`]).trim() === "false");
-        const [ok, failed] = count();
-        fs.rmSync(out, { recursive: true, force: true });
+        const [deploy, ok, failed] = await underLoad(prefix, () => {
+            editEnvironment(box, (env) => (env.images.app.buildArgs.APP_VERSION = "v2"));
+            return cli(box, ["deploy", "it"]);
+        });
         console.log(`      load during the rolling update: ${ok} requests answered, ${failed} failed`);
         assert.strictEqual(deploy.code, 0, deploy.stderr);
         assert.strictEqual(versionInside(prefix), "dockyard sample app version=v2");
         assert.ok(ok > 50, `only ${ok} requests were made`);
+        assert.strictEqual(failed, 0);
+    });
+
+    it("5. a secret rotation under continuous load: the new value is read, no request fails, the old secret is gone", async () => {
+        const before = dockerObjects(`${prefix}-app_token`).secrets;
+        const [deploy, ok, failed] = await underLoad(prefix, () => {
+            box.pulumi(["config", "set", "--secret", "appToken"], { input: "e2e-token-rotated" });
+            return cli(box, ["deploy", "it"]);
+        });
+        console.log(`      load during the secret rotation: ${ok} requests answered, ${failed} failed`);
+        assert.strictEqual(deploy.code, 0, deploy.stderr);
+        const after = dockerObjects(`${prefix}-app_token`).secrets;
+        assert.strictEqual(after.length, 1);
+        assert.notDeepStrictEqual(after, before);
+        const sha = require("crypto").createHash("sha256").update("e2e-token-rotated").digest("hex");
+        const check = sh("docker", ["run", "--rm", "--network", `${prefix}-backend`, "dockyard/busybox:1.35.0", "sh", "-c", `${HTTP_GET("/secret-check")} | tail -n 1`]).trim();
+        assert.strictEqual(check, `app_token present sha256=${sha}`);
         assert.strictEqual(failed, 0);
     });
 

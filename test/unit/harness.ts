@@ -138,6 +138,18 @@ export function isSecretValue(v: unknown): boolean {
     return typeof v === "object" && v !== null && (v as any)[specialSigKey] === specialSecretSig;
 }
 
+/** Where a plaintext value appears in recorded inputs outside a Pulumi secret (empty: nowhere). */
+export function plaintextLeaks(value: string): string[] {
+    const leaks: string[] = [];
+    const walk = (v: any, where: string) => {
+        if (isSecretValue(v)) return;
+        if (typeof v === "string" && v.includes(value)) leaks.push(where);
+        else if (v && typeof v === "object") for (const [k, x] of Object.entries(v)) walk(x, `${where}.${k}`);
+    };
+    for (const r of registrations) walk(r.inputs, `${r.type} ${r.name}`);
+    return leaks;
+}
+
 /** Unwrap recorded secret values (recursively) so their content can be compared. */
 export function reveal(v: any): any {
     if (isSecretValue(v)) return reveal(v.value);

@@ -6,6 +6,7 @@ import {
     isSecretValue,
     mockState,
     one,
+    plaintextLeaks,
     ofType,
     registered,
     resetRecorder,
@@ -32,17 +33,6 @@ async function runProgram(environment: unknown, secrets: Record<string, string> 
     return program;
 }
 
-/** Where a plaintext value appears in recorded inputs outside a Pulumi secret. */
-function plaintextLeaks(value: string): string[] {
-    const leaks: string[] = [];
-    const walk = (v: any, where: string) => {
-        if (isSecretValue(v)) return;
-        if (typeof v === "string" && v.includes(value)) leaks.push(where);
-        else if (v && typeof v === "object") for (const [k, x] of Object.entries(v)) walk(x, `${where}.${k}`);
-    };
-    for (const r of registered()) walk(r.inputs, `${r.type} ${r.name}`);
-    return leaks;
-}
 
 function countByType(): Record<string, number> {
     const counts: Record<string, number> = {};

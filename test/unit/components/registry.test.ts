@@ -1,7 +1,7 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import * as bcrypt from "bcryptjs";
-import { childrenOf, isSecretValue, one, registered, resetRecorder, reveal, settle, valueOf } from "../harness";
+import { childrenOf, isSecretValue, one, plaintextLeaks, registered, resetRecorder, reveal, settle, valueOf } from "../harness";
 import { cleanTempDirs, labels, problemText, rejection, runScript, urnOfError } from "./helpers";
 
 const COMMAND = "command:local:Command";
@@ -9,17 +9,6 @@ const REGISTRY = "dockyard:registry:Registry";
 const DOCKER_SERVICE = "docker:index/service:Service";
 const DOCKER_SECRET = "docker:index/secret:Secret";
 
-/** Where a plain-text value appears in recorded inputs outside a Pulumi secret. */
-function plaintextLeaks(value: string): string[] {
-    const leaks: string[] = [];
-    const walk = (v: any, where: string) => {
-        if (isSecretValue(v)) return;
-        if (typeof v === "string" && v.includes(value)) leaks.push(where);
-        else if (v && typeof v === "object") for (const [k, x] of Object.entries(v)) walk(x, `${where}.${k}`);
-    };
-    for (const r of registered()) walk(r.inputs, `${r.type} ${r.name}`);
-    return leaks;
-}
 
 describe("Registry", () => {
     let c: typeof import("../../../components");

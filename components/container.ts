@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Image } from "./image";
 import { Problems, childName, enumValues, isPort, labelList, memoryBytes } from "./internal";
 import { Network } from "./network";
-import { HealthCheck, Mount, Resources, mountSpec, validateServiceArgs } from "./service";
+import { HealthCheck, Mount, Resources, healthTests, mountSpec, validateServiceArgs } from "./service";
 
 export enum RestartPolicy {
     No = "no",
@@ -103,7 +103,7 @@ export class Container extends pulumi.ComponentResource {
                     protocol: port.protocol ?? "tcp",
                 })),
                 healthcheck: health && {
-                    tests: typeof health.command === "string" ? ["CMD-SHELL", health.command] : ["CMD", ...health.command],
+                    tests: healthTests(health.command),
                     interval: health.interval ?? "10s",
                     timeout: health.timeout ?? "5s",
                     retries: health.retries ?? 3,

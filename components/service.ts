@@ -441,7 +441,8 @@ export function mountSpec(m: Mount) {
     if (m.hostPath !== undefined) return { type: "bind", source: m.hostPath, target: m.target, readOnly };
     return { type: "tmpfs", target: m.target, readOnly, tmpfsOptions: { sizeBytes: memoryBytes(m.tmpfs!) } };
 }
-function healthTests(command: readonly string[] | string): string[] {
+/** Docker's health-check test: an exec array, or a shell string run with CMD-SHELL. */
+export function healthTests(command: readonly string[] | string): string[] {
     return typeof command === "string" ? ["CMD-SHELL", command] : ["CMD", ...command];
 }
 

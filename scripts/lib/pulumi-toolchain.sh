@@ -87,6 +87,14 @@ done
 
 # 1. The CLI and the Node.js language host.
 checked=""
+# The Node.js language host, built into $tmp (see build above).
+build_host() {
+  local log="$log_dir/build-pulumi-language-nodejs.log"
+  build "$root/scripts/toolchain/nodejs-host" github.com/pulumi/pulumi/sdk/v3/nodejs/cmd/pulumi-language-nodejs \
+    "$tmp/pulumi-language-nodejs" "$log" "-X $VERSION_VAR=$HOST_VERSION" ||
+    fail "building the Node.js language host failed: $(reason "$log"); log: $log"
+}
+
 if cli_ok; then
   checked=1
 elif [ -n "$other_pulumi" ] && [ ! -e "$cli_dir/pulumi" ]; then
@@ -96,9 +104,7 @@ elif [ -n "$other_pulumi" ] && [ ! -e "$cli_dir/pulumi" ]; then
     mkdir -p "$log_dir"
     tmp="$(mktemp -d "$DOCKYARD_CACHE/.build.XXXXXX")"
     say "building the Pulumi Node.js language host $HOST_VERSION with Go (first run only, ~2 min)"
-    build "$root/scripts/toolchain/nodejs-host" github.com/pulumi/pulumi/sdk/v3/nodejs/cmd/pulumi-language-nodejs \
-      "$tmp/pulumi-language-nodejs" "$log_dir/build-pulumi-language-nodejs.log" "-X $VERSION_VAR=$HOST_VERSION" ||
-      fail "building the Node.js language host failed: $(reason "$log_dir/build-pulumi-language-nodejs.log"); log: $log_dir/build-pulumi-language-nodejs.log"
+    build_host
     mkdir -p "$cli_dir"
     mv -f "$tmp/pulumi-language-nodejs" "$cli_dir/"
     source "$root/scripts/lib/toolchain-path.sh"
@@ -112,9 +118,7 @@ else
   mkdir -p "$log_dir"
   tmp="$(mktemp -d "$DOCKYARD_CACHE/.build.XXXXXX")"
   say "building the Pulumi CLI $PULUMI_VERSION and Node.js language host with Go (first run only, ~10-15 min on 2 cores)"
-  build "$root/scripts/toolchain/nodejs-host" github.com/pulumi/pulumi/sdk/v3/nodejs/cmd/pulumi-language-nodejs \
-    "$tmp/pulumi-language-nodejs" "$log_dir/build-pulumi-language-nodejs.log" "-X $VERSION_VAR=$HOST_VERSION" ||
-    fail "building the Node.js language host failed: $(reason "$log_dir/build-pulumi-language-nodejs.log"); log: $log_dir/build-pulumi-language-nodejs.log"
+  build_host
   build "$root/scripts/toolchain/pulumi" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi \
     "$tmp/pulumi" "$log_dir/build-pulumi.log" "-X $VERSION_VAR=$PULUMI_VERSION" ||
     fail "building the Pulumi CLI failed: $(reason "$log_dir/build-pulumi.log"); log: $log_dir/build-pulumi.log"

@@ -82,10 +82,11 @@ describe("review", () => {
         assert.ok(renderMarkdown(r).includes("### Errors: the preview failed\n\n- error: boom\n"));
     });
 
-    it("never shows a secret value", () => {
-        const md = renderMarkdown(review(fixture("dev-create"), { stack: "dev", production: false }));
+    it("shows a changed secret as [secret], never its value", () => {
         const secretStep = fixture("dev-create").steps!.find((s) => s.urn.endsWith("app_token-secret"))!;
-        assert.strictEqual((secretStep.newState!.inputs as any).data, "[secret]");
-        assert.ok(!/secret.*data.*[A-Za-z0-9+/]{20,}=/.test(md));
+        assert.strictEqual((secretStep.newState!.inputs as any).data, "[secret]", "the engine masks secrets in previews");
+        const r = review({ steps: [{ ...secretStep, op: "update", oldState: secretStep.newState, detailedDiff: { data: { kind: "update" } } }] }, { stack: "dev", production: false });
+        assert.deepStrictEqual(r.changes[0].properties, [{ path: "data", kind: "update", old: "[secret]", new: "[secret]" }]);
+        assert.ok(renderMarkdown(r).includes("| app_token | app_token-secret (docker Secret) | update in place | `data`: [secret] → [secret] |"));
     });
 });

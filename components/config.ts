@@ -1,7 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { Problems, childName, known, labelList } from "./internal";
-import { checkSwarmObjectName, contentAddressedName } from "./secret";
+import { brand, childName, hasBrand, labelList, rejectIfAny } from "./internal";
+import { checkSwarmObject, contentAddressedName } from "./secret";
 
 export interface ConfigArgs {
     /** The file content. Shown in previews: put anything sensitive in a `Secret` instead. */
@@ -18,6 +18,16 @@ export interface ConfigArgs {
  * creates a new version, rolls services over to it and then removes the old one.
  */
 export class Config extends pulumi.ComponentResource {
+    /** True for a Config of any copy of this library. */
+    static isInstance(v: unknown): v is Config {
+        return hasBrand(v, "Config");
+    }
+
+    /** Every problem with these arguments (empty when they are valid); the constructor throws them. */
+    static check(name: string, args: ConfigArgs): readonly string[] {
+        return checkSwarmObject("Config", name, args, args.data);
+    }
+
     /** The Docker name of the current version (`<name>-<hash>`). */
     public readonly configName: pulumi.Output<string>;
     /** The Docker id of the current version. */
@@ -26,10 +36,8 @@ export class Config extends pulumi.ComponentResource {
 
     constructor(name: string, args: ConfigArgs, opts?: pulumi.ComponentResourceOptions) {
         super("dockyard:swarm:Config", name, {}, opts);
-        const problems = new Problems("Config", name);
-        checkSwarmObjectName(problems, name);
-        if (known(args.data)) problems.check(args.data.length > 0, "data", args.data, "non-empty file content");
-        problems.throwIfAny(this);
+        brand(this, "Config");
+        rejectIfAny(this, "Config", name, Config.check(name, args));
 
         this.config = new docker.ServiceConfig(
             childName(name, "config"),

@@ -1,9 +1,10 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
 import { Image } from "./image";
-import { Problems, childName, enumValues, isPort, labelList, memoryBytes } from "./internal";
-import { Network } from "./network";
-import { HealthCheck, Mount, Resources, healthTests, mountSpec, validateServiceArgs } from "./service";
+import { DockerName, Labels, Port, Problems, Text, brand, childName, hasBrand, labelList, memoryBytes, oneOf, rejectIfAny } from "./internal";
+import type { Network } from "./network";
+import { HealthCheckSchema, Mount, ResourcesSchema, checkWorkload, healthcheckSpec, mountSpec } from "./service";
 
 export enum RestartPolicy {
     No = "no",
@@ -12,46 +13,51 @@ export enum RestartPolicy {
     UnlessStopped = "unless-stopped",
 }
 
-export interface ContainerPortMapping {
+export const ContainerPortMappingSchema = z.strictObject({
     /** Port the container listens on. */
-    readonly target: number;
+    target: Port,
     /** Host port. @default the same as `target` */
-    readonly published?: number;
+    published: Port.optional(),
     /** Host address to bind. @default "127.0.0.1" - not reachable from other machines */
-    readonly hostIp?: string;
+    hostIp: z.ipv4({ error: 'expected an IPv4 address such as "0.0.0.0"' }).optional(),
     /** @default "tcp" */
-    readonly protocol?: "tcp" | "udp";
-}
+    protocol: z.enum(["tcp", "udp"], { error: 'expected "tcp" or "udp"' }).optional(),
+});
+export type ContainerPortMapping = z.input<typeof ContainerPortMappingSchema>;
 
-export interface ContainerArgs {
+/** A plain container's settings (no references to other components). */
+export const ContainerSettingsSchema = z.strictObject({
+    /** @default the image's ENTRYPOINT */
+    command: z.array(z.string()).optional(),
+    /** @default the image's CMD */
+    args: z.array(z.string()).optional(),
+    /** @default none */
+    ports: z.array(ContainerPortMappingSchema).optional(),
+    /** @default the image's HEALTHCHECK, if any */
+    healthCheck: HealthCheckSchema.optional(),
+    /** @default RestartPolicy.UnlessStopped */
+    restart: oneOf(RestartPolicy).optional(),
+    /** @default none */
+    limits: ResourcesSchema.optional(),
+    /** @default none */
+    labels: Labels.optional(),
+    /** @default the image's */
+    user: Text("a user name or uid[:gid]").optional(),
+    /** @default false */
+    readOnlyRootFilesystem: z.boolean().optional(),
+    /** @default false */
+    allowDockerSocket: z.boolean().optional(),
+});
+
+export interface ContainerArgs extends z.input<typeof ContainerSettingsSchema> {
     /** A Dockyard `Image` or an image reference. */
     readonly image: Image | pulumi.Input<string>;
-    /** @default the image's ENTRYPOINT */
-    readonly command?: readonly string[];
-    /** @default the image's CMD */
-    readonly args?: readonly string[];
     /** Not for secrets: plain containers have no secret files, so pass secrets by mounting a file. @default none */
     readonly env?: Readonly<Record<string, pulumi.Input<string>>>;
-    /** Bridge networks to join. @default Docker's default bridge */
+    /** Bridge networks (or attachable overlay networks) to join. @default Docker's default bridge */
     readonly networks?: readonly Network[];
     /** @default none */
     readonly mounts?: readonly Mount[];
-    /** @default none */
-    readonly ports?: readonly ContainerPortMapping[];
-    /** @default the image's HEALTHCHECK, if any */
-    readonly healthCheck?: HealthCheck;
-    /** @default RestartPolicy.UnlessStopped */
-    readonly restart?: RestartPolicy;
-    /** @default none */
-    readonly limits?: Resources;
-    /** @default none */
-    readonly labels?: Readonly<Record<string, string>>;
-    /** @default the image's */
-    readonly user?: string;
-    /** @default false */
-    readonly readOnlyRootFilesystem?: boolean;
-    /** @default false */
-    readonly allowDockerSocket?: boolean;
 }
 
 /**
@@ -71,22 +77,42 @@ export class Container extends pulumi.ComponentResource {
     public readonly endpoints: pulumi.Output<string[]>;
     public readonly container: docker.Container;
 
+    /** True for a Container of any copy of this library. */
+    static isInstance(v: unknown): v is Container {
+        return hasBrand(v, "Container");
+    }
+
+    /** Every problem with these arguments (empty when they are valid); the constructor throws them. */
+    static check(name: string, args: ContainerArgs): readonly string[] {
+        const p = new Problems("Container", name);
+        const { image: _i, env: _e, networks, mounts: _m, ...settings } = args;
+        p.schema(z.strictObject({ name: DockerName }), { name });
+        p.schema(ContainerSettingsSchema, settings);
+        checkWorkload(p, { env: args.env, mounts: args.mounts, allowDockerSocket: args.allowDockerSocket });
+        // The engine takes a container's memory limit in whole MiB, and 0 would mean no limit at all.
+        const memory = args.limits?.memory !== undefined ? memoryBytes(args.limits.memory) : undefined;
+        if (memory !== undefined) p.check(memory >= 1024 ** 2, "limits.memory", args.limits!.memory, 'at least "1m" (containers take whole MiB)');
+        const seen = new Map<string, number>();
+        (args.ports ?? []).forEach((port, i) => {
+            const key = `${port.hostIp ?? "127.0.0.1"}:${port.published ?? port.target}/${port.protocol ?? "tcp"}`;
+            const prior = seen.get(key);
+            if (prior !== undefined) p.conflict(`ports[${i}]: ${key} is already published by ports[${prior}]; publish each port once`);
+            else seen.set(key, i);
+        });
+        (networks ?? []).forEach((n, i) => {
+            if (!n.attachable) p.conflict(`networks[${i}]: plain containers can join bridge networks or attachable overlay networks only`);
+        });
+        return p.list;
+    }
+
     constructor(name: string, args: ContainerArgs, opts?: pulumi.ComponentResourceOptions) {
         super("dockyard:container:Container", name, {}, opts);
-        const problems = validateServiceArgs(name, {
-            image: args.image,
-            env: args.env,
-            mounts: args.mounts,
-            healthCheck: args.healthCheck,
-            limits: args.limits,
-            allowDockerSocket: args.allowDockerSocket,
-        }, "Container");
-        validateContainerArgs(problems, args);
-        problems.throwIfAny(this);
+        brand(this, "Container");
+        rejectIfAny(this, "Container", name, Container.check(name, args));
 
-        const image = args.image instanceof Image ? args.image.imageRef : pulumi.output(args.image);
+        const built = Image.isInstance(args.image) ? args.image : undefined;
+        const image = built ? built.imageRef : pulumi.output(args.image as pulumi.Input<string>);
         const ports = args.ports ?? [];
-        const health = args.healthCheck;
         this.container = new docker.Container(
             childName(name, "container"),
             {
@@ -102,13 +128,7 @@ export class Container extends pulumi.ComponentResource {
                     ip: port.hostIp ?? "127.0.0.1",
                     protocol: port.protocol ?? "tcp",
                 })),
-                healthcheck: health && {
-                    tests: healthTests(health.command),
-                    interval: health.interval ?? "10s",
-                    timeout: health.timeout ?? "5s",
-                    retries: health.retries ?? 3,
-                    startPeriod: health.startPeriod ?? "10s",
-                },
+                healthcheck: args.healthCheck && healthcheckSpec(args.healthCheck),
                 restart: args.restart ?? RestartPolicy.UnlessStopped,
                 memory: args.limits?.memory !== undefined ? Math.floor(memoryBytes(args.limits.memory)! / 1024 ** 2) : undefined,
                 cpus: args.limits?.cpus !== undefined ? String(args.limits.cpus) : undefined,
@@ -117,7 +137,7 @@ export class Container extends pulumi.ComponentResource {
                 readOnly: args.readOnlyRootFilesystem ?? false,
                 privileged: false,
                 // Wait for the health check (when there is one) so a broken image fails the update.
-                wait: health !== undefined,
+                wait: args.healthCheck !== undefined,
                 waitTimeout: 120,
                 mustRun: true,
             },
@@ -126,7 +146,7 @@ export class Container extends pulumi.ComponentResource {
                 // A published host port cannot be held by two containers at once.
                 deleteBeforeReplace: ports.length > 0,
                 dependsOn: [
-                    ...(args.image instanceof Image ? [args.image] : []),
+                    ...(built ? [built] : []),
                     ...(args.networks ?? []),
                     ...(args.mounts ?? []).flatMap((m) => (m.volume ? [m.volume] : [])),
                 ],
@@ -137,25 +157,4 @@ export class Container extends pulumi.ComponentResource {
         this.endpoints = pulumi.output(ports.map((p) => `${p.hostIp ?? "127.0.0.1"}:${p.published ?? p.target}`));
         this.registerOutputs({ containerName: this.containerName, imageRef: this.imageRef, endpoints: this.endpoints });
     }
-}
-
-function validateContainerArgs(p: Problems, args: ContainerArgs): void {
-    // The engine takes a container's memory limit in whole MiB, and 0 would mean no limit at all.
-    const memory = args.limits?.memory !== undefined ? memoryBytes(args.limits.memory) : undefined;
-    if (memory !== undefined) p.check(memory >= 1024 ** 2, "limits.memory", args.limits!.memory, 'at least "1m" (containers take whole MiB)');
-    if (args.restart !== undefined) p.check(Object.values(RestartPolicy).includes(args.restart), "restart", args.restart, `one of ${enumValues(RestartPolicy)}`);
-    const seen = new Map<string, number>();
-    (args.ports ?? []).forEach((port, i) => {
-        p.check(isPort(port.target), `ports[${i}].target`, port.target, "a port from 1 to 65535");
-        if (port.published !== undefined) p.check(isPort(port.published), `ports[${i}].published`, port.published, "a port from 1 to 65535");
-        const key = `${port.hostIp ?? "127.0.0.1"}:${port.published ?? port.target}/${port.protocol ?? "tcp"}`;
-        const prior = seen.get(key);
-        if (prior !== undefined) p.conflict(`ports[${i}]: ${key} is already published by ports[${prior}]; publish each port once`);
-        else seen.set(key, i);
-    });
-    (args.networks ?? []).forEach((n, i) => {
-        if (!n.attachable) {
-            p.conflict(`networks[${i}]: plain containers can join bridge networks or attachable overlay networks only`);
-        }
-    });
 }

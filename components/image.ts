@@ -3,47 +3,61 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import * as fs from "fs";
 import * as path from "path";
-import { Problems, RUN_SCRIPT, childName, isPositiveInt, shortHash } from "./internal";
+import { z } from "zod";
+import { PositiveInt, Problems, RUN_SCRIPT, Text, brand, childName, hasBrand, rejectIfAny, shortHash } from "./internal";
 import type { Registry } from "./registry";
 
-export interface ImageArgs {
+const REPOSITORY_HINT = 'a lower-case repository path without registry or tag, such as "shop/api"';
+const BUILD_ARG = z.union([z.string(), z.number(), z.boolean()], { error: "expected a text value" })
+    .refine((v) => !/\s/.test(String(v)), { error: "expected a value without spaces" });
+
+/** An image's build settings, as the stack file and `ImageArgs` take them. */
+export const ImageSettingsSchema = z.strictObject({
     /** Build context directory. */
-    readonly context: string;
+    context: Text("a build context directory"),
     /**
      * Dockerfile path, relative to `context`.
      * @default "Dockerfile"
      */
-    readonly dockerfile?: string;
+    dockerfile: Text("a Dockerfile path").optional(),
     /** Repository name without registry or tag, e.g. `"shop/api"`. */
-    readonly repository: string;
-    /**
-     * Registry to push to. Without one the image stays on the building engine (fine for one host).
-     * @default none: not pushed
-     */
-    readonly registry?: Registry;
+    repository: z.string({ error: `expected ${REPOSITORY_HINT}` }).regex(/^[a-z0-9]+([._-][a-z0-9]+)*(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/, { error: `expected ${REPOSITORY_HINT}` }),
     /**
      * Immutable tag, such as a git sha or a release version. Never `latest`.
      * @default "c-" + a hash of the context, Dockerfile, build args, target and platform
      */
-    readonly tag?: string;
-    /** @default none */
-    readonly buildArgs?: Readonly<Record<string, string>>;
+    tag: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/, { error: "expected a Docker tag (letters, digits, '_', '.', '-')" })
+        .refine((t) => t !== "latest", { error: 'expected an immutable tag such as a version or git sha, not "latest" (or leave tag unset for a content hash)' }).optional(),
+    /**
+     * Build arguments. Numbers and booleans are passed as text.
+     * @default none
+     */
+    buildArgs: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: "expected a build argument name of letters, digits and '_'" }), BUILD_ARG).optional(),
     /** Stage to build. @default the Dockerfile's last stage */
-    readonly target?: string;
+    target: Text("a stage name").optional(),
     /**
      * A stage that runs the test suite (`RUN` steps that fail when tests fail). It is built before
      * the image, and a failure fails `pulumi up` before anything is pushed.
      * @default none
      */
-    readonly testTarget?: string;
+    testTarget: Text("a stage name").optional(),
     /** e.g. `"linux/amd64"`. @default the engine's platform */
-    readonly platform?: string;
+    platform: Text("a platform such as \"linux/amd64\"").optional(),
     /**
      * Number of this image's builds kept on the building engine for rollback; older ones that
      * Dockyard built (and only those) are removed after each build.
      * @default 5
      */
-    readonly keep?: number;
+    keep: PositiveInt.optional(),
+});
+export type ImageSettings = z.input<typeof ImageSettingsSchema>;
+
+export interface ImageArgs extends ImageSettings {
+    /**
+     * Registry to push to. Without one the image stays on the building engine (fine for one host).
+     * @default none: not pushed
+     */
+    readonly registry?: Registry;
 }
 
 /** Everything in `context` that a build would see (after `.dockerignore`), hashed with the build options. */
@@ -71,7 +85,7 @@ export function contextHash(args: Pick<ImageArgs, "context" | "dockerfile" | "bu
     walk(root);
     const dockerfile = path.resolve(root, args.dockerfile ?? "Dockerfile");
     parts.push(`dockerfile\0${fs.readFileSync(dockerfile, "utf8")}`);
-    parts.push(JSON.stringify([args.buildArgs ?? {}, args.target ?? "", args.platform ?? "", args.testTarget ?? ""]));
+    parts.push(JSON.stringify([Object.fromEntries(Object.entries(args.buildArgs ?? {}).map(([k, v]) => [k, String(v)])), args.target ?? "", args.platform ?? "", args.testTarget ?? ""]));
     return shortHash(parts, 12);
 }
 
@@ -124,6 +138,34 @@ export const PRUNE_SCRIPT = [
  * context builds and pushes nothing.
  */
 export class Image extends pulumi.ComponentResource {
+    /** True for an Image of any copy of this library. */
+    static isInstance(v: unknown): v is Image {
+        return hasBrand(v, "Image");
+    }
+
+    /**
+     * Every problem with these arguments (empty when they are valid), including a context or
+     * Dockerfile that does not exist; the constructor throws them.
+     */
+    static check(name: string, args: ImageArgs): readonly string[] {
+        const p = new Problems("Image", name);
+        const { registry: _registry, ...settings } = args;
+        if (typeof args.context === "string" && args.context.length > 0) {
+            const context = path.resolve(args.context);
+            const contextOk = fs.existsSync(context) && fs.statSync(context).isDirectory();
+            p.check(contextOk, "context", args.context, "an existing directory");
+            if (contextOk) {
+                const dockerfile = path.resolve(context, args.dockerfile ?? "Dockerfile");
+                p.check(fs.existsSync(dockerfile), "dockerfile", args.dockerfile ?? "Dockerfile", `a Dockerfile inside ${args.context}`);
+            }
+        }
+        p.schema(ImageSettingsSchema, settings);
+        if (args.testTarget !== undefined && args.testTarget === args.target) {
+            p.conflict(`testTarget: ${JSON.stringify(args.testTarget)} is also the target; the test stage must be a separate stage`);
+        }
+        return p.list;
+    }
+
     /** What to deploy: `registry/repo@sha256:...` when pushed, `repo:tag` when local only. */
     public readonly imageRef: pulumi.Output<string>;
     /** `registry/repo:tag` (or `repo:tag` when local only). */
@@ -137,8 +179,8 @@ export class Image extends pulumi.ComponentResource {
 
     constructor(name: string, args: ImageArgs, opts?: pulumi.ComponentResourceOptions) {
         super("dockyard:image:Image", name, {}, opts);
-        const problems = validateImageArgs(name, args);
-        problems.throwIfAny(this);
+        brand(this, "Image");
+        rejectIfAny(this, "Image", name, Image.check(name, args));
 
         this.tag = args.tag ?? `c-${contextHash(args)}`;
         this.registry = args.registry;
@@ -156,7 +198,7 @@ export class Image extends pulumi.ComponentResource {
                     IMAGE_OWNER: owner,
                     CONTEXT: path.resolve(args.context),
                     DOCKERFILE: path.resolve(args.context, args.dockerfile ?? "Dockerfile"),
-                    BUILD_ARGS: Object.entries(args.buildArgs ?? {}).map(([k, v]) => `${k}=${v}`).join(" "),
+                    BUILD_ARGS: Object.entries(args.buildArgs ?? {}).map(([k, v]) => `${k}=${String(v)}`).join(" "),
                     TARGET: args.target ?? "",
                     TEST_TARGET: args.testTarget ?? "",
                     PLATFORM: args.platform ?? "",
@@ -184,29 +226,4 @@ export class Image extends pulumi.ComponentResource {
         );
         this.registerOutputs({ imageRef: this.imageRef, taggedRef: this.taggedRef });
     }
-}
-
-function validateImageArgs(name: string, args: ImageArgs): Problems {
-    const p = new Problems("Image", name);
-    const context = path.resolve(args.context ?? "");
-    const contextOk = typeof args.context === "string" && fs.existsSync(context) && fs.statSync(context).isDirectory();
-    p.check(contextOk, "context", args.context, "an existing directory");
-    if (contextOk) {
-        const dockerfile = path.resolve(context, args.dockerfile ?? "Dockerfile");
-        p.check(fs.existsSync(dockerfile), "dockerfile", args.dockerfile ?? "Dockerfile", `a Dockerfile inside ${args.context}`);
-    }
-    p.check(/^[a-z0-9]+([._-][a-z0-9]+)*(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/.test(args.repository ?? ""), "repository", args.repository,
-        'a lower-case repository path without registry or tag, such as "shop/api"');
-    if (args.tag !== undefined) {
-        p.check(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(args.tag), "tag", args.tag, "a Docker tag (letters, digits, '_', '.', '-')");
-        if (args.tag === "latest") p.conflict('tag: "latest" is not immutable; use a version or git sha, or leave tag unset for a content hash');
-    }
-    if (args.keep !== undefined) p.check(isPositiveInt(args.keep), "keep", args.keep, "a whole number of 1 or more");
-    for (const [k, v] of Object.entries(args.buildArgs ?? {})) {
-        p.check(/^[A-Za-z_][A-Za-z0-9_]*$/.test(k) && !/\s/.test(v), `buildArgs.${k}`, v, "a NAME=value pair without spaces");
-    }
-    if (args.testTarget !== undefined && args.testTarget === args.target) {
-        p.conflict(`testTarget: ${JSON.stringify(args.testTarget)} is also the target; the test stage must be a separate stage`);
-    }
-    return p;
 }

@@ -1,10 +1,46 @@
-// Dockyard's component library: import from "dockyard/components" (or this folder) and compose.
-export * from "./config";
-export * from "./container";
-export * from "./image";
-export * from "./network";
-export * from "./registry";
-export * from "./secret";
-export * from "./service";
-export * from "./volume";
-export { MANAGED_LABEL, COMPONENT_LABEL } from "./internal";
+// @dockyard/components: Pulumi components that deploy Docker workloads to Docker hosts and Swarm
+// clusters. This is the package's whole public surface; everything else is internal.
+export { Config, ConfigArgs } from "./config";
+export { Container, ContainerArgs, ContainerPortMapping, ContainerPortMappingSchema, ContainerSettingsSchema, RestartPolicy } from "./container";
+export { Image, ImageArgs, ImageSettings, ImageSettingsSchema } from "./image";
+export { Network, NetworkArgs, NetworkDriver, NetworkSettings, NetworkSettingsSchema } from "./network";
+export {
+    ExternalRegistryArgs,
+    ExternalRegistrySettingsSchema,
+    Registry,
+    RegistryArgs,
+    RegistryAuth,
+    RegistryKind,
+    SelfHostedRegistryArgs,
+    SelfHostedRegistrySettingsSchema,
+} from "./registry";
+export { Secret, SecretArgs, SwarmObjectName } from "./secret";
+export {
+    ConfigMount,
+    Constraint,
+    EndpointMode,
+    EnvSchema,
+    FailureAction,
+    HealthCheck,
+    HealthCheckSchema,
+    Mount,
+    PortMapping,
+    PortMappingSchema,
+    Preference,
+    PublishMode,
+    Resources,
+    ResourcesSchema,
+    RestartCondition,
+    RolloutPolicy,
+    RolloutPolicySchema,
+    SecretMount,
+    Service,
+    ServiceArgs,
+    ServiceRestart,
+    ServiceRestartSchema,
+    ServiceSettingsShape,
+    UpdateOrder,
+    mountSchema,
+} from "./service";
+export { Volume, VolumeArgs, VolumeDeletion, VolumeSettings, VolumeSettingsSchema } from "./volume";
+export { ArgumentError, COMPONENT_LABEL, DockerName, Duration, MANAGED_LABEL, issueTexts, validate } from "./internal";

@@ -2,9 +2,10 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import * as bcrypt from "bcryptjs";
 import * as crypto from "crypto";
-import { Problems, RUN_SCRIPT, childName, enumValues, isPort, known } from "./internal";
+import { z } from "zod";
+import { Port, Problems, RUN_SCRIPT, Text, brand, childName, enumValues, hasBrand, knownPart, oneOf, rejectIfAny } from "./internal";
 import { Secret } from "./secret";
-import { EndpointMode, PublishMode, SecretMount, Service, UpdateOrder } from "./service";
+import { Constraint, EndpointMode, PublishMode, SecretMount, Service, UpdateOrder } from "./service";
 import { Volume, VolumeDeletion } from "./volume";
 
 export enum RegistryKind {
@@ -14,43 +15,63 @@ export enum RegistryKind {
     SelfHosted = "self-hosted",
 }
 
-export interface ExternalRegistryArgs {
-    readonly kind: RegistryKind.External;
+const HOST_HINT = 'a registry host such as "ghcr.io" or "registry.example.com:5000" (no scheme, no path)';
+const Host = z.string({ error: `expected ${HOST_HINT}` }).regex(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d{1,5})?$/i, { error: `expected ${HOST_HINT}` });
+const UserName = z.string().regex(/^[^:\s]+$/, { error: "expected a user name without ':' or spaces" });
+
+/** Settings of a registry someone else runs, as the stack file and `ExternalRegistryArgs` take them. */
+export const ExternalRegistrySettingsSchema = z.strictObject({
     /** Registry host (and port), e.g. `"ghcr.io"` or `"registry.example.com:5000"`. */
-    readonly server: string;
+    server: Host,
     /** @default anonymous access */
-    readonly username?: pulumi.Input<string>;
-    /** Stored as a Pulumi secret whether or not it was given as one. @default anonymous access */
-    readonly password?: pulumi.Input<string>;
+    username: UserName.optional(),
     /**
      * Log in once during `pulumi up` so wrong credentials fail early with a clear message.
      * @default true when credentials are given
      */
-    readonly verifyCredentials?: boolean;
-}
+    verifyCredentials: z.boolean().optional(),
+});
 
-export interface SelfHostedRegistryArgs {
-    readonly kind: RegistryKind.SelfHosted;
+/** Settings of a registry Dockyard runs, as the stack file and `SelfHostedRegistryArgs` take them. */
+export const SelfHostedRegistrySettingsSchema = z.strictObject({
     /**
      * Registry image to run (Docker's `registry:2` or compatible).
      * @default "dockyard/registry:2.8.2", built locally by `npm run setup`
      */
-    readonly image?: pulumi.Input<string>;
-    /** @default 5000 */
-    readonly port?: number;
+    image: Text("an image reference").optional(),
+    /** @default Registry.defaultPort (5000) */
+    port: Port.optional(),
     /**
      * How the port is published.
      * @default PublishMode.Ingress - reachable on every node of the Swarm
      */
-    readonly publishMode?: PublishMode;
+    publishMode: oneOf(PublishMode).optional(),
     /** @default EndpointMode.Vip */
-    readonly endpointMode?: EndpointMode;
+    endpointMode: oneOf(EndpointMode).optional(),
     /**
      * Address nodes and the deploying machine use to reach it. Docker trusts plain HTTP only for
      * 127.0.0.0/8; any other address needs `tls` (or the nodes' `insecure-registries`).
      * @default "127.0.0.1:<port>"
      */
-    readonly address?: string;
+    address: Host.optional(),
+    /** Basic-auth user. Needs `password`. @default no authentication */
+    username: UserName.optional(),
+    /** Placement constraints, e.g. pin to the node holding the volume. @default none */
+    constraints: z.array(Constraint).optional(),
+});
+
+export interface ExternalRegistryArgs extends Omit<z.input<typeof ExternalRegistrySettingsSchema>, "username"> {
+    readonly kind: RegistryKind.External;
+    /** @default anonymous access */
+    readonly username?: pulumi.Input<string>;
+    /** Stored as a Pulumi secret whether or not it was given as one. @default anonymous access */
+    readonly password?: pulumi.Input<string>;
+}
+
+export interface SelfHostedRegistryArgs extends Omit<z.input<typeof SelfHostedRegistrySettingsSchema>, "username" | "image"> {
+    readonly kind: RegistryKind.SelfHosted;
+    /** @default "dockyard/registry:2.8.2", built locally by `npm run setup` */
+    readonly image?: pulumi.Input<string>;
     /** Basic-auth user. Needs `password`. @default no authentication */
     readonly username?: pulumi.Input<string>;
     /** Basic-auth password, kept secret. @default no authentication */
@@ -62,8 +83,6 @@ export interface SelfHostedRegistryArgs {
      * @default a new Volume named `<name>-data`, retained when the stack is destroyed
      */
     readonly volume?: Volume;
-    /** Placement constraints, e.g. pin to the node holding the volume. @default none */
-    readonly constraints?: readonly string[];
 }
 
 export type RegistryArgs = ExternalRegistryArgs | SelfHostedRegistryArgs;
@@ -101,6 +120,36 @@ export const LOGIN_SCRIPT = [
  * Dockyard runs on the cluster. Pass it to `Image` (push) and `Service` (pull credentials).
  */
 export class Registry extends pulumi.ComponentResource {
+    /** The port a self-hosted registry listens on and publishes unless told otherwise. */
+    static readonly defaultPort = 5000;
+
+    /** True for a Registry of any copy of this library. */
+    static isInstance(v: unknown): v is Registry {
+        return hasBrand(v, "Registry");
+    }
+
+    /** Every problem with these arguments (empty when they are valid); the constructor throws them. */
+    static check(name: string, args: RegistryArgs): readonly string[] {
+        const p = new Problems("Registry", name);
+        const kind = (args as { kind?: unknown }).kind;
+        if (!Object.values(RegistryKind).includes(kind as RegistryKind)) {
+            p.add("kind", kind, `one of ${enumValues(RegistryKind)}`);
+            return p.list;
+        }
+        if ((args.username === undefined) !== (args.password === undefined)) p.conflict("username/password: give both or neither");
+        if (args.kind === RegistryKind.External) {
+            const { kind: _k, password: _p, ...settings } = args;
+            p.schema(ExternalRegistrySettingsSchema, knownPart(settings));
+            if (args.verifyCredentials && args.username === undefined) {
+                p.conflict("verifyCredentials: true needs username and password; anonymous access has nothing to verify");
+            }
+        } else {
+            const { kind: _k, password: _p, tls: _t, volume: _v, ...settings } = args;
+            p.schema(SelfHostedRegistrySettingsSchema, knownPart(settings));
+        }
+        return p.list;
+    }
+
     public readonly kind: RegistryKind;
     /** `host[:port]` to prefix image repositories with. */
     public readonly server: pulumi.Output<string>;
@@ -117,7 +166,8 @@ export class Registry extends pulumi.ComponentResource {
 
     constructor(name: string, args: RegistryArgs, opts?: pulumi.ComponentResourceOptions) {
         super("dockyard:registry:Registry", name, {}, opts);
-        validateRegistryArgs(name, args).throwIfAny(this);
+        brand(this, "Registry");
+        rejectIfAny(this, "Registry", name, Registry.check(name, args));
         this.kind = args.kind;
         this.username = pulumi.output(args.username);
         this.password = args.password === undefined ? pulumi.output(undefined) : pulumi.secret(args.password);
@@ -143,7 +193,7 @@ export class Registry extends pulumi.ComponentResource {
                   ).stdout.apply(() => args.server)
                 : pulumi.output(args.server);
         } else {
-            const port = args.port ?? 5000;
+            const port = args.port ?? Registry.defaultPort;
             this.server = pulumi.output(args.address ?? `127.0.0.1:${port}`);
             const volume = args.volume ?? new Volume(childName(name, "data"), { deletion: VolumeDeletion.Retain }, { parent: this });
             const secrets: SecretMount[] = [];
@@ -204,31 +254,4 @@ export class Registry extends pulumi.ComponentResource {
             ready: this.ready,
         });
     }
-}
-
-function validateRegistryArgs(name: string, args: RegistryArgs): Problems {
-    const p = new Problems("Registry", name);
-    const kind = (args as { kind?: unknown }).kind;
-    if (!Object.values(RegistryKind).includes(kind as RegistryKind)) {
-        p.add("kind", kind, `one of ${enumValues(RegistryKind)}`);
-        return p;
-    }
-    if ((args.username === undefined) !== (args.password === undefined)) {
-        p.conflict("username/password: give both or neither");
-    }
-    if (known(args.username)) p.check(/^[^:\s]+$/.test(args.username), "username", args.username, "a user name without ':' or spaces");
-    if (args.kind === RegistryKind.External) {
-        p.check(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d{1,5})?$/i.test(args.server ?? ""), "server", args.server,
-            'a registry host such as "ghcr.io" or "registry.example.com:5000" (no scheme, no path)');
-        if (args.verifyCredentials && args.username === undefined) {
-            p.conflict("verifyCredentials: true needs username and password; anonymous access has nothing to verify");
-        }
-    } else {
-        if (args.port !== undefined) p.check(isPort(args.port), "port", args.port, "a port from 1 to 65535");
-        if (args.address !== undefined) {
-            p.check(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d{1,5})?$/i.test(args.address), "address", args.address, 'a host[:port] such as "registry.internal:5000"');
-        }
-        if (args.publishMode !== undefined) p.check(Object.values(PublishMode).includes(args.publishMode), "publishMode", args.publishMode, `one of ${enumValues(PublishMode)}`);
-    }
-    return p;
 }

@@ -1,26 +1,35 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { Config } from "./config";
+import { z } from "zod";
+import type { Config } from "./config";
 import { Image } from "./image";
 import {
-    DOCKER_NAME_HINT,
-    DURATION_HINT,
-    MEMORY_HINT,
+    AbsolutePath,
+    Cpus,
+    DockerName,
+    Duration,
+    FileMode,
+    Labels,
+    Memory,
+    Port,
+    PositiveInt,
     Problems,
+    Ratio,
+    Text,
+    WholeNumber,
+    brand,
     childName,
-    enumValues,
-    isDockerName,
-    isDuration,
-    isNonNegativeInt,
-    isPort,
-    isPositiveInt,
+    hasBrand,
     labelList,
     memoryBytes,
+    oneOf,
+    rejectIfAny,
+    withDefaults,
 } from "./internal";
 import { Network, NetworkDriver } from "./network";
 import type { Registry } from "./registry";
-import { Secret } from "./secret";
-import { Volume } from "./volume";
+import type { Secret } from "./secret";
+import type { Volume } from "./volume";
 
 export enum PublishMode {
     /** Swarm's routing mesh: the port answers on every node and balances over all tasks. */
@@ -58,74 +67,192 @@ export enum RestartCondition {
     Any = "any",
 }
 
+const expected = (what: string) => ({ error: `expected ${what}` });
+
 /** How a rollout (update or rollback) proceeds. */
-export interface RolloutPolicy {
+export const RolloutPolicySchema = z.strictObject({
     /**
      * Tasks changed at once (0 means all at once).
      * @default 1
      */
-    readonly parallelism?: number;
+    parallelism: WholeNumber.optional(),
     /**
      * Pause between batches.
      * @default "5s"
      */
-    readonly delay?: string;
+    delay: Duration.optional(),
     /**
      * How long each new task is watched for failure before the next batch.
      * @default "30s"
      */
-    readonly monitor?: string;
+    monitor: Duration.optional(),
     /**
      * Share of tasks that may fail before the failure action runs (0 to 1).
      * @default 0
      */
-    readonly maxFailureRatio?: number;
+    maxFailureRatio: Ratio.optional(),
     /**
      * Start new tasks before stopping old ones, or the reverse.
      * @default UpdateOrder.StartFirst
      */
-    readonly order?: UpdateOrder;
+    order: oneOf(UpdateOrder).optional(),
     /**
-     * What to do when the rollout fails. For updates `Pause` and `Continue` are allowed too; for
-     * rollbacks only `Pause` and `Continue` are meaningful.
+     * What to do when the rollout fails. For rollbacks only `Pause` and `Continue` are meaningful.
      * @default FailureAction.Rollback for updates, FailureAction.Pause for rollbacks
      */
-    readonly failureAction?: FailureAction;
-}
+    failureAction: oneOf(FailureAction).optional(),
+});
+export type RolloutPolicy = z.input<typeof RolloutPolicySchema>;
 
-export interface HealthCheck {
+export const HealthCheckSchema = z.strictObject({
     /**
      * Command run inside the container: an exec array (`["wget", "-q", "-O-", "http://127.0.0.1:8080/healthz"]`)
      * or a shell string (run with `CMD-SHELL`). Exit 0 means healthy.
      */
-    readonly command: readonly string[] | string;
+    command: z.union([
+        z.array(z.string()).min(1, expected("a non-empty command array or shell string")),
+        z.string().trim().min(1, expected("a non-empty command array or shell string")),
+    ], expected("a non-empty command array or shell string")),
     /** @default "10s" */
-    readonly interval?: string;
+    interval: Duration.optional(),
     /** @default "5s" */
-    readonly timeout?: string;
+    timeout: Duration.optional(),
     /** @default 3 */
-    readonly retries?: number;
+    retries: PositiveInt.optional(),
     /** Grace period after start during which failures do not count. @default "10s" */
-    readonly startPeriod?: string;
-}
+    startPeriod: Duration.optional(),
+});
+export type HealthCheck = z.input<typeof HealthCheckSchema>;
 
-export interface PortMapping {
+export const PortMappingSchema = z.strictObject({
     /** Port the container listens on. */
-    readonly target: number;
+    target: Port,
     /**
      * Port published on the nodes.
      * @default the same as `target`
      */
-    readonly published?: number;
+    published: Port.optional(),
     /** @default "tcp" */
-    readonly protocol?: "tcp" | "udp";
+    protocol: z.enum(["tcp", "udp"], expected('"tcp" or "udp"')).optional(),
     /**
      * @default PublishMode.Ingress - reachable on every node
      */
-    readonly mode?: PublishMode;
+    mode: oneOf(PublishMode).optional(),
+});
+export type PortMapping = z.input<typeof PortMappingSchema>;
+
+export const ResourcesSchema = z.strictObject({
+    /** CPUs, e.g. 0.5. */
+    cpus: Cpus.optional(),
+    /** Bytes or a size such as "256m". */
+    memory: Memory.optional(),
+});
+export type Resources = z.input<typeof ResourcesSchema>;
+
+export const ServiceRestartSchema = z.strictObject({
+    /** @default RestartCondition.OnFailure */
+    condition: oneOf(RestartCondition).optional(),
+    /** @default "5s" */
+    delay: Duration.optional(),
+    /** 0 for no limit. @default 0 */
+    maxAttempts: WholeNumber.optional(),
+    /** @default "0s" */
+    window: Duration.optional(),
+});
+export type ServiceRestart = z.input<typeof ServiceRestartSchema>;
+
+/** Placement constraint such as `node.role==manager` or `node.labels.zone!=b`. */
+export const Constraint = z.string().regex(/^\s*[\w.-]+\s*(==|!=)\s*\S+\s*$/, expected('a constraint such as "node.role==manager"'));
+/** Placement preference such as `spread=node.labels.zone`. */
+export const Preference = z.string().regex(/^spread=[\w.-]+$/, expected('a preference such as "spread=node.labels.zone"'));
+const EnvName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, expected("a variable name of letters, digits and '_'"));
+const SECRET_FILE_HINT = 'a file name under /run/secrets such as "db_password" (no "/")';
+const SecretFile = z.string(expected(SECRET_FILE_HINT)).regex(/^[a-zA-Z0-9_.-]+$/, expected(SECRET_FILE_HINT))
+    .refine((t) => t !== "." && t !== "..", expected(SECRET_FILE_HINT));
+
+/**
+ * A volume, bind or tmpfs mount; exactly one of `volume`, `hostPath` or `tmpfs`. The schema takes
+ * the form of the volume reference: a `Volume` in `ServiceArgs`, a volume's name in a stack file.
+ */
+export function mountSchema<V extends z.ZodType>(volume: V) {
+    return z.strictObject({
+        /** Absolute path in the container. */
+        target: AbsolutePath,
+        /** A Dockyard volume. */
+        volume: volume.optional(),
+        /** A path on the node (bind mount). Mounting the Docker socket also needs `allowDockerSocket`. */
+        hostPath: AbsolutePath.optional(),
+        /** An in-memory filesystem of this many bytes (or "64m"). */
+        tmpfs: Memory.optional(),
+        /** @default false */
+        readOnly: z.boolean().optional(),
+    }).superRefine((m, ctx) => {
+        const kinds = [m.volume, m.hostPath, m.tmpfs].filter((k) => k !== undefined).length;
+        if (kinds !== 1) ctx.addIssue({ code: "custom", path: [], message: `give exactly one of volume, hostPath or tmpfs (got ${kinds})` });
+    });
 }
 
-/** A Secret mounted as a file. */
+/** The plain settings of a service (no references to other components), as the stack file takes them. */
+export const ServiceSettingsShape = {
+    /**
+     * Number of tasks. Not allowed with `global`.
+     * @default 1
+     */
+    replicas: WholeNumber.optional(),
+    /**
+     * Run one task on every node instead of `replicas` tasks. Changing it replaces the service.
+     * @default false
+     */
+    global: z.boolean().optional(),
+    /** Replaces the image's ENTRYPOINT. @default the image's */
+    command: z.array(z.string()).optional(),
+    /** Replaces the image's CMD. @default the image's */
+    args: z.array(z.string()).optional(),
+    /** @default none: nothing is published */
+    ports: z.array(PortMappingSchema).optional(),
+    /**
+     * How other services find this one's tasks.
+     * @default EndpointMode.Vip
+     */
+    endpointMode: oneOf(EndpointMode).optional(),
+    /**
+     * Container health check; Swarm replaces unhealthy tasks and rolls back updates whose tasks
+     * never become healthy.
+     * @default the image's HEALTHCHECK, if any
+     */
+    healthCheck: HealthCheckSchema.optional(),
+    /** @default restart on failure, 5s apart, without limit */
+    restart: ServiceRestartSchema.optional(),
+    /** Hard limits. @default none */
+    limits: ResourcesSchema.optional(),
+    /** Capacity the scheduler sets aside. @default none */
+    reservations: ResourcesSchema.optional(),
+    /** Placement constraints such as `node.role==worker`. @default none */
+    constraints: z.array(Constraint).optional(),
+    /** Placement preferences such as `spread=node.labels.zone`. @default none */
+    preferences: z.array(Preference).optional(),
+    /** Service labels; Dockyard's ownership labels are always added. @default none */
+    labels: Labels.optional(),
+    /** @default parallelism 1, delay "5s", monitor "30s", start-first, roll back on failure */
+    update: RolloutPolicySchema.optional(),
+    /** @default parallelism 1, delay "5s", monitor "30s", start-first, pause on failure */
+    rollback: RolloutPolicySchema.optional(),
+    /**
+     * How long `pulumi up` waits for the service to converge before failing the update.
+     * @default "5m"
+     */
+    convergeTimeout: Duration.optional(),
+    /** User the container runs as. @default the image's */
+    user: Text("a user name or uid[:gid]").optional(),
+    /** Mount the root filesystem read-only. @default false */
+    readOnlyRootFilesystem: z.boolean().optional(),
+    /** Allow a bind mount of the Docker socket (gives the service control of the node). @default false */
+    allowDockerSocket: z.boolean().optional(),
+} as const;
+
+/** Variable names of a service's environment (values may be secrets or Outputs). */
+export const EnvSchema = z.record(EnvName, z.unknown());
+
 export interface SecretMount {
     readonly secret: Secret;
     /**
@@ -140,6 +267,7 @@ export interface SecretMount {
     /** @default 0o444 */
     readonly mode?: number;
 }
+const SecretMountSchema = z.object({ target: SecretFile.optional(), uid: Text("a uid").optional(), gid: Text("a gid").optional(), mode: FileMode.optional() });
 
 /** A Config mounted as a file. */
 export interface ConfigMount {
@@ -149,29 +277,14 @@ export interface ConfigMount {
     /** @default 0o444 */
     readonly mode?: number;
 }
+const ConfigMountSchema = z.object({ target: AbsolutePath, mode: FileMode.optional() });
 
 /** A volume, bind or tmpfs mount. Exactly one of `volume`, `hostPath` or `tmpfs` is given. */
-export interface Mount {
-    /** Absolute path in the container. */
-    readonly target: string;
-    /** A Dockyard volume. */
-    readonly volume?: Volume;
-    /** A path on the node (bind mount). Mounting the Docker socket also needs `allowDockerSocket`. */
-    readonly hostPath?: string;
-    /** An in-memory filesystem of this many bytes (or "64m"). */
-    readonly tmpfs?: number | string;
-    /** @default false */
-    readonly readOnly?: boolean;
-}
+export type Mount = Omit<z.input<ReturnType<typeof mountSchema>>, "volume"> & { readonly volume?: Volume };
 
-export interface Resources {
-    /** CPUs, e.g. 0.5. */
-    readonly cpus?: number;
-    /** Bytes or a size such as "256m". */
-    readonly memory?: number | string;
-}
+type Settings = { -readonly [K in keyof typeof ServiceSettingsShape]?: z.input<(typeof ServiceSettingsShape)[K]> };
 
-export interface ServiceArgs {
+export interface ServiceArgs extends Settings {
     /** Image to run: a Dockyard `Image` (deployed by digest) or a reference, ideally `repo@sha256:...`. */
     readonly image: Image | pulumi.Input<string>;
     /**
@@ -179,20 +292,6 @@ export interface ServiceArgs {
      * @default the component's name
      */
     readonly serviceName?: string;
-    /**
-     * Number of tasks. Not allowed with `global`.
-     * @default 1
-     */
-    readonly replicas?: number;
-    /**
-     * Run one task on every node instead of `replicas` tasks. Changing it replaces the service.
-     * @default false
-     */
-    readonly global?: boolean;
-    /** Replaces the image's ENTRYPOINT. @default the image's */
-    readonly command?: readonly string[];
-    /** Replaces the image's CMD. @default the image's */
-    readonly args?: readonly string[];
     /**
      * Environment variables. Not for secrets: use `secrets`, which are files.
      * @default none
@@ -203,67 +302,19 @@ export interface ServiceArgs {
     /** @default none */
     readonly configs?: readonly ConfigMount[];
     /**
-     * Networks to join; services reach each other by service name on a shared network.
+     * Overlay networks to join; services reach each other by service name on a shared network.
      * @default none (only the ingress network when ports are published)
      */
     readonly networks?: readonly Network[];
     /**
-     * Extra DNS names for the service on each of its networks.
+     * Extra DNS names for the service on each of its networks. Needs `networks`.
      * @default none: reachable by `serviceName` only
      */
     readonly aliases?: readonly string[];
     /** @default none */
     readonly mounts?: readonly Mount[];
-    /** @default none: nothing is published */
-    readonly ports?: readonly PortMapping[];
-    /**
-     * How other services find this one's tasks.
-     * @default EndpointMode.Vip
-     */
-    readonly endpointMode?: EndpointMode;
-    /**
-     * Container health check; Swarm replaces unhealthy tasks and rolls back updates whose tasks
-     * never become healthy.
-     * @default the image's HEALTHCHECK, if any
-     */
-    readonly healthCheck?: HealthCheck;
-    /**
-     * @default restart on failure, 5s apart, without limit
-     */
-    readonly restart?: {
-        readonly condition?: RestartCondition;
-        readonly delay?: string;
-        readonly maxAttempts?: number;
-        readonly window?: string;
-    };
-    /** Hard limits. @default none */
-    readonly limits?: Resources;
-    /** Capacity the scheduler sets aside. @default none */
-    readonly reservations?: Resources;
-    /** Placement constraints such as `node.role==worker`. @default none */
-    readonly constraints?: readonly string[];
-    /** Placement preferences such as `spread=node.labels.zone`. @default none */
-    readonly preferences?: readonly string[];
-    /** Service labels; Dockyard's ownership labels are always added. @default none */
-    readonly labels?: Readonly<Record<string, string>>;
-    /** @default parallelism 1, delay "5s", monitor "30s", start-first, roll back on failure */
-    readonly update?: RolloutPolicy;
-    /** @default parallelism 1, delay "5s", monitor "30s", start-first, pause on failure */
-    readonly rollback?: RolloutPolicy;
-    /**
-     * How long `pulumi up` waits for the service to converge before failing the update. Global
-     * services are not waited for: the Docker provider cannot watch their convergence.
-     * @default "5m"
-     */
-    readonly convergeTimeout?: string;
-    /** User the container runs as. @default the image's */
-    readonly user?: string;
-    /** Mount the root filesystem read-only. @default false */
-    readonly readOnlyRootFilesystem?: boolean;
     /** Registry whose credentials the nodes use to pull the image. @default the image's registry, if any */
     readonly registry?: Registry;
-    /** Allow a bind mount of the Docker socket (gives the service control of the node). @default false */
-    readonly allowDockerSocket?: boolean;
 }
 
 const DEFAULT_UPDATE = {
@@ -277,24 +328,21 @@ const DEFAULT_UPDATE = {
 const DEFAULT_ROLLBACK = { ...DEFAULT_UPDATE, failureAction: FailureAction.Pause } as const;
 const DEFAULT_HEALTH = { interval: "10s", timeout: "5s", retries: 3, startPeriod: "10s" } as const;
 const DEFAULT_RESTART = { condition: RestartCondition.OnFailure, delay: "5s", maxAttempts: 0, window: "0s" } as const;
+
 const DOCKER_SOCKET = /^\/(var\/)?run\/docker\.sock$/;
-const SECRET_FILE = /^[a-zA-Z0-9_.-]+$/;
 
-/** Validate everything that can be known at construction; report all problems at once. */
-export function validateServiceArgs(name: string, args: ServiceArgs, kind = "Service"): Problems {
-    const p = new Problems(kind, name);
-    const serviceName = args.serviceName ?? name;
-    // Without serviceName the component's own name is used: blame the arg the caller actually gave.
-    p.check(isDockerName(serviceName), args.serviceName === undefined ? "name" : "serviceName", serviceName, DOCKER_NAME_HINT);
-    if (args.replicas !== undefined) {
-        p.check(isNonNegativeInt(args.replicas), "replicas", args.replicas, "a whole number of tasks, 0 or more");
-        if (args.global) p.conflict(`replicas: ${args.replicas} cannot be combined with global: true; remove one of them`);
-    }
+/** What the workload checks need of its arguments; `ServiceArgs` and `ContainerArgs` both fit. */
+export interface WorkloadArgs {
+    readonly env?: Readonly<Record<string, unknown>>;
+    readonly secrets?: readonly { readonly secret: { readonly logicalName: string }; readonly target?: string; readonly mode?: number; readonly uid?: string; readonly gid?: string }[];
+    readonly configs?: readonly { readonly target: string; readonly mode?: number }[];
+    readonly mounts?: readonly Mount[];
+    readonly allowDockerSocket?: boolean;
+}
 
-    for (const [key] of Object.entries(args.env ?? {})) {
-        p.check(/^[A-Za-z_][A-Za-z0-9_]*$/.test(key), `env.${key}`, key, "a variable name of letters, digits and '_'");
-    }
-
+/** Checks shared by services and plain containers: env names, files and mounts. */
+export function checkWorkload(p: Problems, args: WorkloadArgs): void {
+    if (args.env !== undefined) p.schema(EnvSchema, args.env, "env");
     const targets = new Map<string, string>();
     const claim = (target: string, what: string) => {
         const prior = targets.get(target);
@@ -302,120 +350,62 @@ export function validateServiceArgs(name: string, args: ServiceArgs, kind = "Ser
         else targets.set(target, what);
     };
     (args.secrets ?? []).forEach((s, i) => {
-        const file = s.target ?? s.secret.logicalName;
-        if (s.target !== undefined) {
-            p.check(SECRET_FILE.test(s.target) && s.target !== "." && s.target !== "..", `secrets[${i}].target`, s.target,
-                'a file name under /run/secrets such as "db_password" (no "/")');
-        }
-        claim(`/run/secrets/${file}`, `secrets[${i}]`);
-        if (s.mode !== undefined) p.check(isFileMode(s.mode), `secrets[${i}].mode`, s.mode, "a file mode from 0 to 0o777");
+        const { secret: _secret, ...settings } = s;
+        p.schema(SecretMountSchema, settings, `secrets[${i}]`);
+        claim(`/run/secrets/${s.target ?? s.secret.logicalName}`, `secrets[${i}]`);
     });
     (args.configs ?? []).forEach((c, i) => {
-        p.check(isAbsolute(c.target), `configs[${i}].target`, c.target, 'an absolute path such as "/etc/app/app.yaml"');
+        p.schema(ConfigMountSchema, c.target === undefined ? { ...c } : { target: c.target, mode: c.mode }, `configs[${i}]`);
         claim(c.target, `configs[${i}]`);
-        if (c.mode !== undefined) p.check(isFileMode(c.mode), `configs[${i}].mode`, c.mode, "a file mode from 0 to 0o777");
     });
     (args.mounts ?? []).forEach((m, i) => {
-        const kinds = [m.volume, m.hostPath, m.tmpfs].filter((k) => k !== undefined).length;
-        if (kinds !== 1) p.conflict(`mounts[${i}]: give exactly one of volume, hostPath or tmpfs (got ${kinds})`);
-        p.check(isAbsolute(m.target), `mounts[${i}].target`, m.target, 'an absolute path such as "/data"');
-        claim(m.target, `mounts[${i}]`);
-        if (m.hostPath !== undefined) {
-            p.check(isAbsolute(m.hostPath), `mounts[${i}].hostPath`, m.hostPath, "an absolute path on the node");
-            if (DOCKER_SOCKET.test(m.hostPath) && !args.allowDockerSocket) {
-                p.conflict(`mounts[${i}].hostPath: ${JSON.stringify(m.hostPath)} is the Docker socket, which gives the service root on the node; set allowDockerSocket: true if that is intended`);
-            }
+        p.schema(mountSchema(z.unknown()), m, `mounts[${i}]`);
+        if (typeof m.target === "string") claim(m.target, `mounts[${i}]`);
+        if (typeof m.hostPath === "string" && DOCKER_SOCKET.test(m.hostPath) && !args.allowDockerSocket) {
+            p.conflict(`mounts[${i}].hostPath: ${JSON.stringify(m.hostPath)} is the Docker socket, which gives root on the node; set allowDockerSocket: true if that is intended`);
         }
-        if (m.tmpfs !== undefined) p.check(memoryBytes(m.tmpfs) !== undefined, `mounts[${i}].tmpfs`, m.tmpfs, MEMORY_HINT);
     });
+}
 
+/** Rules between a service's plain settings. */
+function settingsConflicts(p: Problems, s: Settings): void {
+    if (s.replicas !== undefined && s.global) p.conflict(`replicas: ${s.replicas} cannot be combined with global: true; remove one of them`);
     const published = new Map<string, number>();
-    (args.ports ?? []).forEach((port, i) => {
-        p.check(isPort(port.target), `ports[${i}].target`, port.target, "a port from 1 to 65535");
-        if (port.published !== undefined) p.check(isPort(port.published), `ports[${i}].published`, port.published, "a port from 1 to 65535");
-        if (port.mode !== undefined) p.check(Object.values(PublishMode).includes(port.mode), `ports[${i}].mode`, port.mode, `one of ${enumValues(PublishMode)}`);
-        if (port.protocol !== undefined) p.check(["tcp", "udp"].includes(port.protocol), `ports[${i}].protocol`, port.protocol, '"tcp" or "udp"');
+    (s.ports ?? []).forEach((port, i) => {
         const key = `${port.published ?? port.target}/${port.protocol ?? "tcp"}`;
         const prior = published.get(key);
         if (prior !== undefined) p.conflict(`ports[${i}]: port ${key} is already published by ports[${prior}]; publish each port once`);
         else published.set(key, i);
-    });
-    if (args.endpointMode !== undefined) {
-        p.check(Object.values(EndpointMode).includes(args.endpointMode), "endpointMode", args.endpointMode, `one of ${enumValues(EndpointMode)}`);
-        if (args.endpointMode === EndpointMode.Dnsrr && (args.ports ?? []).some((x) => (x.mode ?? PublishMode.Ingress) === PublishMode.Ingress)) {
-            p.conflict('endpointMode: "dnsrr" cannot publish ports through the ingress routing mesh; set mode: PublishMode.Host on every port');
-        }
-    }
-
-    (args.aliases ?? []).forEach((a, i) => p.check(isDockerName(a), `aliases[${i}]`, a, DOCKER_NAME_HINT));
-    if (args.aliases?.length && !args.networks?.length) p.conflict("aliases: names are given on networks, but the service joins none; add networks");
-    (args.networks ?? []).forEach((n, i) => {
-        if (n.driver !== NetworkDriver.Overlay) {
-            p.conflict(`networks[${i}]: services need overlay networks, but this one's driver is ${JSON.stringify(n.driver)}`);
+        if (s.endpointMode === EndpointMode.Dnsrr && (port.mode ?? PublishMode.Ingress) === PublishMode.Ingress) {
+            p.conflict(`ports[${i}].mode: endpointMode "dnsrr" cannot publish through the ingress routing mesh; set mode "host" on every port`);
         }
     });
-
-    const h = args.healthCheck;
-    if (h) {
-        const cmd = h.command;
-        p.check(typeof cmd === "string" ? cmd.trim().length > 0 : Array.isArray(cmd) && cmd.length > 0 && cmd.every((c) => typeof c === "string"),
-            "healthCheck.command", cmd, "a non-empty command array or shell string");
-        for (const k of ["interval", "timeout", "startPeriod"] as const) {
-            if (h[k] !== undefined) p.check(isDuration(h[k]), `healthCheck.${k}`, h[k], DURATION_HINT);
-        }
-        if (h.retries !== undefined) p.check(isPositiveInt(h.retries), "healthCheck.retries", h.retries, "a whole number of 1 or more");
-    }
-    if (args.restart) {
-        const r = args.restart;
-        if (r.condition !== undefined) p.check(Object.values(RestartCondition).includes(r.condition), "restart.condition", r.condition, `one of ${enumValues(RestartCondition)}`);
-        for (const k of ["delay", "window"] as const) if (r[k] !== undefined) p.check(isDuration(r[k]), `restart.${k}`, r[k], DURATION_HINT);
-        if (r.maxAttempts !== undefined) p.check(isNonNegativeInt(r.maxAttempts), "restart.maxAttempts", r.maxAttempts, "a whole number, 0 for no limit");
-    }
-    checkRollout(p, "update", args.update);
-    checkRollout(p, "rollback", args.rollback);
-    if (args.rollback?.failureAction === FailureAction.Rollback) {
+    if (s.rollback?.failureAction === FailureAction.Rollback) {
         p.conflict('rollback.failureAction: a failed rollback cannot itself be rolled back; use "pause" or "continue"');
     }
-    if (args.convergeTimeout !== undefined) p.check(isDuration(args.convergeTimeout), "convergeTimeout", args.convergeTimeout, DURATION_HINT);
-    checkResources(p, "limits", args.limits);
-    checkResources(p, "reservations", args.reservations);
-    const lim = args.limits?.memory !== undefined ? memoryBytes(args.limits.memory) : undefined;
-    const res = args.reservations?.memory !== undefined ? memoryBytes(args.reservations.memory) : undefined;
+    const lim = s.limits?.memory !== undefined ? memoryBytes(s.limits.memory) : undefined;
+    const res = s.reservations?.memory !== undefined ? memoryBytes(s.reservations.memory) : undefined;
     if (lim !== undefined && res !== undefined && res > lim) {
-        p.conflict(`reservations.memory: ${JSON.stringify(args.reservations!.memory)} is more than limits.memory ${JSON.stringify(args.limits!.memory)}; reserve at most the limit`);
+        p.conflict(`reservations.memory: ${JSON.stringify(s.reservations!.memory)} is more than limits.memory ${JSON.stringify(s.limits!.memory)}; reserve at most the limit`);
     }
-    (args.constraints ?? []).forEach((c, i) =>
-        p.check(/^\s*[\w.-]+\s*(==|!=)\s*\S+\s*$/.test(c), `constraints[${i}]`, c, 'a constraint such as "node.role==manager"'));
-    return p;
 }
 
-function isAbsolute(path: unknown): boolean {
-    return typeof path === "string" && path.startsWith("/") && !path.split("/").includes("..");
-}
-function isFileMode(m: unknown): boolean {
-    return Number.isInteger(m) && (m as number) >= 0 && (m as number) <= 0o777;
-}
-function checkRollout(p: Problems, arg: string, r: RolloutPolicy | undefined): void {
-    if (!r) return;
-    if (r.parallelism !== undefined) p.check(isNonNegativeInt(r.parallelism), `${arg}.parallelism`, r.parallelism, "a whole number, 0 for all at once");
-    for (const k of ["delay", "monitor"] as const) if (r[k] !== undefined) p.check(isDuration(r[k]), `${arg}.${k}`, r[k], DURATION_HINT);
-    if (r.maxFailureRatio !== undefined) {
-        p.check(typeof r.maxFailureRatio === "number" && r.maxFailureRatio >= 0 && r.maxFailureRatio <= 1, `${arg}.maxFailureRatio`, r.maxFailureRatio, "a number from 0 to 1");
-    }
-    if (r.order !== undefined) p.check(Object.values(UpdateOrder).includes(r.order), `${arg}.order`, r.order, `one of ${enumValues(UpdateOrder)}`);
-    if (r.failureAction !== undefined) p.check(Object.values(FailureAction).includes(r.failureAction), `${arg}.failureAction`, r.failureAction, `one of ${enumValues(FailureAction)}`);
-}
-function checkResources(p: Problems, arg: string, r: Resources | undefined): void {
-    if (!r) return;
-    if (r.cpus !== undefined) p.check(typeof r.cpus === "number" && r.cpus > 0, `${arg}.cpus`, r.cpus, "a positive number of CPUs such as 0.5");
-    if (r.memory !== undefined) p.check(memoryBytes(r.memory) !== undefined, `${arg}.memory`, r.memory, MEMORY_HINT);
+/** Every problem with a service's arguments; `Service.check` and the constructor use it. */
+function checkService(name: string, args: ServiceArgs): readonly string[] {
+    const p = new Problems("Service", name);
+    const { image: _i, serviceName, env: _e, secrets: _s, configs: _c, networks, aliases, mounts: _m, registry: _r, ...settings } = args;
+    // Without serviceName the component's own name is used: blame the arg the caller actually gave.
+    p.schema(z.strictObject({ [serviceName === undefined ? "name" : "serviceName"]: DockerName }), { [serviceName === undefined ? "name" : "serviceName"]: serviceName ?? name });
+    p.schema(z.strictObject({ ...ServiceSettingsShape, aliases: z.array(DockerName).optional() }), { ...settings, aliases });
+    settingsConflicts(p, settings);
+    checkWorkload(p, args);
+    if (aliases?.length && !networks?.length) p.conflict("aliases: names are given on networks, but the service joins none; add networks");
+    (networks ?? []).forEach((n, i) => {
+        if (n.driver !== NetworkDriver.Overlay) p.conflict(`networks[${i}]: services need overlay networks, but this one's driver is ${JSON.stringify(n.driver)}`);
+    });
+    return p.list;
 }
 
-/** `given` over `defaults`; a key given as undefined keeps its default (a plain spread would drop it). */
-function withDefaults<D extends object, G extends object>(defaults: D, given: G | undefined): D & G {
-    const defined = Object.entries(given ?? {}).filter(([, v]) => v !== undefined);
-    return { ...defaults, ...Object.fromEntries(defined) } as D & G;
-}
 function rollout(r: RolloutPolicy | undefined, defaults: Required<RolloutPolicy>) {
     const v = withDefaults(defaults, r);
     return {
@@ -441,9 +431,17 @@ export function mountSpec(m: Mount) {
     if (m.hostPath !== undefined) return { type: "bind", source: m.hostPath, target: m.target, readOnly };
     return { type: "tmpfs", target: m.target, readOnly, tmpfsOptions: { sizeBytes: memoryBytes(m.tmpfs!) } };
 }
-/** Docker's health-check test: an exec array, or a shell string run with CMD-SHELL. */
-export function healthTests(command: readonly string[] | string): string[] {
-    return typeof command === "string" ? ["CMD-SHELL", command] : ["CMD", ...command];
+/** The provider's health-check shape (the same for services and containers), with the defaults. */
+export function healthcheckSpec(h: HealthCheck) {
+    const v = withDefaults(DEFAULT_HEALTH, h);
+    return {
+        // An exec array, or a shell string run with CMD-SHELL.
+        tests: typeof v.command === "string" ? ["CMD-SHELL", v.command] : ["CMD", ...v.command],
+        interval: v.interval,
+        timeout: v.timeout,
+        retries: v.retries,
+        startPeriod: v.startPeriod,
+    };
 }
 
 /**
@@ -457,6 +455,16 @@ export function healthTests(command: readonly string[] | string): string[] {
  * between replicated and `global` mode.
  */
 export class Service extends pulumi.ComponentResource {
+    /** True for a Service of any copy of this library. */
+    static isInstance(v: unknown): v is Service {
+        return hasBrand(v, "Service");
+    }
+
+    /** Every problem with these arguments (empty when they are valid); the constructor throws them. */
+    static check(name: string, args: ServiceArgs): readonly string[] {
+        return checkService(name, args);
+    }
+
     /** The Swarm service name (its DNS name on its networks). */
     public readonly serviceName: pulumi.Output<string>;
     /** The Swarm service id. */
@@ -469,14 +477,15 @@ export class Service extends pulumi.ComponentResource {
 
     constructor(name: string, args: ServiceArgs, opts?: pulumi.ComponentResourceOptions) {
         super("dockyard:swarm:Service", name, {}, opts);
-        validateServiceArgs(name, args).throwIfAny(this);
+        brand(this, "Service");
+        rejectIfAny(this, "Service", name, checkService(name, args));
 
-        const image = args.image instanceof Image ? args.image.imageRef : pulumi.output(args.image);
-        const registry = args.registry ?? (args.image instanceof Image ? args.image.registry : undefined);
-        const health = args.healthCheck ? withDefaults(DEFAULT_HEALTH, args.healthCheck) : undefined;
+        const built = Image.isInstance(args.image) ? args.image : undefined;
+        const image = built ? built.imageRef : pulumi.output(args.image as pulumi.Input<string>);
+        const registry = args.registry ?? built?.registry;
         const restart = withDefaults(DEFAULT_RESTART, args.restart);
         const deps: pulumi.Resource[] = [
-            ...(args.image instanceof Image ? [args.image] : []),
+            ...(built ? [built] : []),
             ...(args.secrets ?? []).map((s) => s.secret),
             ...(args.configs ?? []).map((c) => c.config),
             ...(args.networks ?? []),
@@ -513,13 +522,7 @@ export class Service extends pulumi.ComponentResource {
                             fileMode: c.mode ?? 0o444,
                         })),
                         mounts: args.mounts?.map(mountSpec),
-                        healthcheck: health && {
-                            tests: healthTests(health.command),
-                            interval: health.interval,
-                            timeout: health.timeout,
-                            retries: health.retries,
-                            startPeriod: health.startPeriod,
-                        },
+                        healthcheck: args.healthCheck && healthcheckSpec(args.healthCheck),
                     },
                     networksAdvanceds: args.networks?.map((n) => ({ id: n.networkId, aliases: args.aliases ? [...args.aliases] : undefined })),
                     restartPolicy: restart,

@@ -1,6 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { DOCKER_NAME_HINT, Problems, childName, enumValues, isDockerName, known, labelList } from "./internal";
+import { z } from "zod";
+import { DockerName, Labels, Problems, brand, childName, hasBrand, knownPart, labelList, oneOf, rejectIfAny } from "./internal";
 
 /** What happens to a volume's data when the volume leaves the stack. */
 export enum VolumeDeletion {
@@ -12,32 +13,41 @@ export enum VolumeDeletion {
     Delete = "delete",
 }
 
-export interface VolumeArgs {
+/** A volume's settings (everything but its name), as the stack file and `VolumeArgs` take them. */
+export const VolumeSettingsSchema = z.strictObject({
+    /**
+     * Volume driver.
+     * @default "local"
+     */
+    driver: z.string().min(1, { error: "expected a volume driver name" }).optional(),
+    /**
+     * Driver options (e.g. `{ type: "nfs", o: "addr=10.0.0.1", device: ":/export" }` for `local`).
+     * @default none
+     */
+    driverOptions: z.record(z.string(), z.string({ error: "expected a string option value" })).optional(),
+    /**
+     * Extra labels; Dockyard's ownership labels are always added.
+     * @default none
+     */
+    labels: Labels.optional(),
+    /**
+     * What happens to the data when the volume is removed from the stack or the stack is destroyed.
+     * @default VolumeDeletion.Retain - the data survives `pulumi destroy`
+     */
+    deletion: oneOf(VolumeDeletion).optional(),
+});
+export type VolumeSettings = z.input<typeof VolumeSettingsSchema>;
+
+export interface VolumeArgs extends Omit<VolumeSettings, "driver" | "driverOptions"> {
     /**
      * Docker volume name.
      * @default the component's name
      */
     readonly volumeName?: string;
-    /**
-     * Volume driver.
-     * @default "local"
-     */
+    /** @default "local" */
     readonly driver?: pulumi.Input<string>;
-    /**
-     * Driver options (e.g. `{ type: "nfs", o: "addr=10.0.0.1", device: ":/export" }` for `local`).
-     * @default none
-     */
+    /** @default none */
     readonly driverOptions?: pulumi.Input<Record<string, pulumi.Input<string>>>;
-    /**
-     * Extra labels; Dockyard's ownership labels are always added.
-     * @default none
-     */
-    readonly labels?: Readonly<Record<string, string>>;
-    /**
-     * What happens to the data when the volume is removed from the stack or the stack is destroyed.
-     * @default VolumeDeletion.Retain - the data survives `pulumi destroy`
-     */
-    readonly deletion?: VolumeDeletion;
 }
 
 /**
@@ -45,6 +55,20 @@ export interface VolumeArgs {
  * `deletion: VolumeDeletion.Delete` is chosen, the destruction of the stack.
  */
 export class Volume extends pulumi.ComponentResource {
+    /** True for a Volume of any copy of this library. */
+    static isInstance(v: unknown): v is Volume {
+        return hasBrand(v, "Volume");
+    }
+
+    /** Every problem with these arguments (empty when they are valid); the constructor throws them. */
+    static check(name: string, args: VolumeArgs = {}): readonly string[] {
+        const p = new Problems("Volume", name);
+        const { volumeName, ...settings } = args;
+        p.schema(z.strictObject({ volumeName: DockerName }), { volumeName: volumeName ?? name });
+        p.schema(VolumeSettingsSchema.partial(), knownPart(settings));
+        return p.list;
+    }
+
     /** The Docker volume name services mount. */
     public readonly volumeName: pulumi.Output<string>;
     /** The underlying provider resource. */
@@ -52,24 +76,14 @@ export class Volume extends pulumi.ComponentResource {
 
     constructor(name: string, args: VolumeArgs = {}, opts?: pulumi.ComponentResourceOptions) {
         super("dockyard:volume:Volume", name, {}, opts);
+        brand(this, "Volume");
+        rejectIfAny(this, "Volume", name, Volume.check(name, args));
         const deletion = args.deletion ?? VolumeDeletion.Retain;
-        const volumeName = args.volumeName ?? name;
-
-        const problems = new Problems("Volume", name);
-        problems.check(isDockerName(volumeName), "volumeName", volumeName, DOCKER_NAME_HINT);
-        problems.check(
-            Object.values(VolumeDeletion).includes(deletion),
-            "deletion",
-            deletion,
-            `one of ${enumValues(VolumeDeletion)}`,
-        );
-        if (known(args.driver)) problems.check(args.driver.length > 0, "driver", args.driver, "a volume driver name");
-        problems.throwIfAny(this);
 
         this.volume = new docker.Volume(
             childName(name, "volume"),
             {
-                name: volumeName,
+                name: args.volumeName ?? name,
                 driver: args.driver ?? "local",
                 driverOpts: args.driverOptions,
                 labels: labelList(name, args.labels),

@@ -1,3 +1,4 @@
 export * from "./load";
+export * from "./map";
 export * from "./parse";
 export * from "./schema";

@@ -21,8 +21,11 @@ export interface LoadedEnvironment {
     secret(key: string): pulumi.Output<string>;
 }
 
-/** Read and validate this stack's environment; throws a ConfigError before any resource exists. */
-export function loadEnvironment(): LoadedEnvironment {
+/**
+ * Read and validate this stack's environment (image contexts resolve from `projectDir`); throws a
+ * ConfigError before any resource exists.
+ */
+export function loadEnvironment(projectDir: string): LoadedEnvironment {
     const config = new pulumi.Config();
     const raw = config.getObject<unknown>(ENVIRONMENT_KEY);
     if (raw === undefined) {
@@ -33,22 +36,23 @@ export function loadEnvironment(): LoadedEnvironment {
     const keys: ConfigKeys = {
         isSecret: (key) => (config.get(key) === undefined ? undefined : isConfigSecret(`${config.name}:${key}`)),
     };
-    const env = parseEnvironment(raw, keys);
-    const pins = parsePins(config.getObject<unknown>(PINS_KEY), env);
+    const pins = parsePins(config.getObject<unknown>(PINS_KEY), raw);
+    const env = parseEnvironment(raw, { keys, projectDir, pins });
     return { env, pins, secret: (key) => config.requireSecret(key) };
 }
 
 const pinsSchema = z.record(z.string(), z.string().regex(/^[^\s@]+@sha256:[0-9a-f]{64}$|^[^\s@:]+(:\d+)?\/?[^\s@]*:[\w][\w.-]*$/));
 
-/** Pins must name images of this environment and be immutable references. */
-export function parsePins(raw: unknown, env: Environment): Record<string, string> {
+/** Pins must name images of this environment (`images` of the raw environment) and be immutable references. */
+export function parsePins(raw: unknown, environment: unknown): Record<string, string> {
+    const images: object = (environment as { images?: object } | undefined)?.images ?? {};
     if (raw === undefined) return {};
     const parsed = pinsSchema.safeParse(raw);
     const problems: string[] = [];
     if (!parsed.success) problems.push(`${PINS_KEY}: expected { <image name>: "<repo>@sha256:<digest>" }, got ${JSON.stringify(raw)}`);
     else {
         for (const name of Object.keys(parsed.data)) {
-            if (!(name in env.images)) problems.push(`${PINS_KEY}.${name}: expected the name of one of the images (${Object.keys(env.images).join(", ")}), got ${JSON.stringify(name)}`);
+            if (!(name in images)) problems.push(`${PINS_KEY}.${name}: expected the name of one of the images (${Object.keys(images).join(", ")}), got ${JSON.stringify(name)}`);
         }
     }
     if (problems.length) throw new ConfigError(problems);

@@ -21,4 +21,11 @@ export PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK=true
 # `npm test` type-checks the program (tsc --noEmit); Pulumi runs only transpile it, which starts
 # previews and updates much faster (see bench/RESULTS.md). Set it to false to type-check every run.
 export PULUMI_NODEJS_TRANSPILE_ONLY="${PULUMI_NODEJS_TRANSPILE_ONLY:-true}"
+# The program uses the component library as a package (components/dist), as any other project
+# would: rebuild it when its sources are newer than the build.
+if [ -f "$root/components/package.json" ] && [ -d "$root/node_modules/typescript" ]; then
+  if [ ! -f "$root/components/dist/index.js" ] || [ -n "$(find "$root/components" -maxdepth 1 -name '*.ts' -newer "$root/components/dist/index.js" -print -quit)" ]; then
+    "$root/node_modules/.bin/tsc" -p "$root/components/tsconfig.json" >&2 || { echo "dockyard: building the component library (components/) failed" >&2; exit 1; }
+  fi
+fi
 exec "$@"

@@ -31,6 +31,8 @@ if [ "$(cat node_modules/.dockyard-lock 2>/dev/null)" != "$lock_hash" ]; then
   npm ci --no-audit --no-fund --loglevel=error >/dev/null || fail "npm ci failed; check that the npm registry is reachable"
   echo "$lock_hash" > node_modules/.dockyard-lock
 fi
+# The component library is a package the program imports built (components/dist).
+npm run --silent build >/dev/null || fail "building the component library failed; run \`npm run build\` to see why"
 
 # 2. A Docker engine (and Swarm), plus the local base images every build starts from.
 bash scripts/lib/docker-engine.sh

@@ -4,6 +4,8 @@ import * as fs from "fs";
 import * as path from "path";
 import { childrenOf, isSecretValue, mockState, one, registered, resetRecorder, reveal, settle, valueOf } from "../harness";
 import { cleanTempDirs, problemText, rejection, runScript, tempDir, urnOfError, writeFile } from "./helpers";
+// Internals the package does not export, tested from their source.
+import * as impl from "../../../components/image";
 
 const COMMAND = "command:local:Command";
 const DIGEST_REF = "127.0.0.1:5000/shop/api@sha256:" + "ab".repeat(32);
@@ -51,13 +53,13 @@ describe("Image", () => {
         it("without a registry: builds locally with a plain environment and every key present", async () => {
             const dir = dockerfileOnly();
             const r = await build("api", { context: dir, repository: "shop/api" });
-            const tag = `c-${c.contextHash({ context: dir })}`;
+            const tag = `c-${impl.contextHash({ context: dir })}`;
             assert.deepStrictEqual(Object.keys(r.build.inputs).sort(), ["create", "environment", "logging", "triggers"]);
             assert.strictEqual(r.build.inputs.create, 'sh -c "$DOCKYARD_SCRIPT"');
             assert.strictEqual(r.build.inputs.logging, "stderr");
             assert.strictEqual(isSecretValue(r.build.inputs.environment), false);
             assert.deepStrictEqual(r.build.inputs.environment, {
-                DOCKYARD_SCRIPT: c.BUILD_SCRIPT,
+                DOCKYARD_SCRIPT: impl.BUILD_SCRIPT,
                 IMAGE_REF: `shop/api:${tag}`,
                 IMAGE_OWNER: "dockyard.unittest.api",
                 CONTEXT: dir,
@@ -84,11 +86,11 @@ describe("Image", () => {
                 context: dir, repository: "shop/api", registry, testTarget: "test", target: "runtime", platform: "linux/amd64",
                 buildArgs: { V: "1", MODE: "prod" }, keep: 3,
             });
-            const tag = `c-${c.contextHash({ context: dir, testTarget: "test", target: "runtime", platform: "linux/amd64", buildArgs: { V: "1", MODE: "prod" } })}`;
+            const tag = `c-${impl.contextHash({ context: dir, testTarget: "test", target: "runtime", platform: "linux/amd64", buildArgs: { V: "1", MODE: "prod" } })}`;
             assert.strictEqual(r.img.tag, tag);
             assert.strictEqual(isSecretValue(r.build.inputs.environment), true);
             assert.deepStrictEqual(reveal(r.build.inputs.environment), {
-                DOCKYARD_SCRIPT: c.BUILD_SCRIPT,
+                DOCKYARD_SCRIPT: impl.BUILD_SCRIPT,
                 IMAGE_REF: `127.0.0.1:5000/shop/api:${tag}`,
                 IMAGE_OWNER: "dockyard.unittest.api",
                 CONTEXT: dir,
@@ -106,7 +108,7 @@ describe("Image", () => {
             assert.strictEqual(r.img.registry, registry);
             // The push waits for the credentials check.
             assert.deepStrictEqual(r.build.dependencies, [one(COMMAND, "reg-login").urn]);
-            assert.deepStrictEqual(reveal(r.prune.inputs.environment), { DOCKYARD_SCRIPT: c.PRUNE_SCRIPT, IMAGE_OWNER: "dockyard.unittest.api", KEEP: "3" });
+            assert.deepStrictEqual(reveal(r.prune.inputs.environment), { DOCKYARD_SCRIPT: impl.PRUNE_SCRIPT, IMAGE_OWNER: "dockyard.unittest.api", KEEP: "3" });
         });
 
         it("with a self-hosted registry: the build waits for the registry service", async () => {
@@ -124,7 +126,7 @@ describe("Image", () => {
             assert.deepStrictEqual(Object.keys(r.prune.inputs).sort(), ["create", "environment", "logging", "triggers"]);
             assert.strictEqual(r.prune.inputs.create, 'sh -c "$DOCKYARD_SCRIPT"');
             assert.strictEqual(r.prune.inputs.logging, "stderr");
-            assert.deepStrictEqual(r.prune.inputs.environment, { DOCKYARD_SCRIPT: c.PRUNE_SCRIPT, IMAGE_OWNER: "dockyard.unittest.api", KEEP: "5" });
+            assert.deepStrictEqual(r.prune.inputs.environment, { DOCKYARD_SCRIPT: impl.PRUNE_SCRIPT, IMAGE_OWNER: "dockyard.unittest.api", KEEP: "5" });
             assert.deepStrictEqual(r.prune.inputs.triggers, [DIGEST_REF]);
             assert.deepStrictEqual(r.prune.dependencies, [r.build.urn]);
         });
@@ -146,7 +148,7 @@ describe("Image", () => {
             const dir = tempDir({ Dockerfile: "FROM scratch\n", "a.txt": "a" });
             const { img } = await build("api", { context: dir, repository: "shop/api" });
             assert.match(img.tag, /^c-[0-9a-f]{12}$/);
-            assert.strictEqual(img.tag, `c-${c.contextHash({ context: dir })}`);
+            assert.strictEqual(img.tag, `c-${impl.contextHash({ context: dir })}`);
             assert.strictEqual(await valueOf(img.taggedRef), `shop/api:${img.tag}`);
         });
 
@@ -186,105 +188,105 @@ describe("Image", () => {
 
         it("is 12 hex characters and stable for an unchanged context", () => {
             const dir = project();
-            const h = c.contextHash({ context: dir });
+            const h = impl.contextHash({ context: dir });
             assert.match(h, /^[0-9a-f]{12}$/);
-            assert.strictEqual(c.contextHash({ context: dir }), h);
+            assert.strictEqual(impl.contextHash({ context: dir }), h);
         });
 
         it("is the same for identical contexts in different directories", () => {
-            assert.strictEqual(c.contextHash({ context: project() }), c.contextHash({ context: project() }));
+            assert.strictEqual(impl.contextHash({ context: project() }), impl.contextHash({ context: project() }));
         });
 
         it("changes when a file in the context changes", () => {
             const dir = project();
-            const before = c.contextHash({ context: dir });
+            const before = impl.contextHash({ context: dir });
             writeFile(dir, "src/main.go", "package main // changed\n");
-            assert.notStrictEqual(c.contextHash({ context: dir }), before);
+            assert.notStrictEqual(impl.contextHash({ context: dir }), before);
         });
 
         it("changes when a file is added, and when one is renamed", () => {
             const dir = project();
-            const before = c.contextHash({ context: dir });
+            const before = impl.contextHash({ context: dir });
             writeFile(dir, "src/util.go", "package main\n");
-            const added = c.contextHash({ context: dir });
+            const added = impl.contextHash({ context: dir });
             assert.notStrictEqual(added, before);
             fs.renameSync(path.join(dir, "src/util.go"), path.join(dir, "src/helpers.go"));
-            const renamed = c.contextHash({ context: dir });
+            const renamed = impl.contextHash({ context: dir });
             assert.notStrictEqual(renamed, added);
             assert.notStrictEqual(renamed, before);
         });
 
         it("changes when a file becomes executable", () => {
             const dir = project();
-            const before = c.contextHash({ context: dir });
+            const before = impl.contextHash({ context: dir });
             fs.chmodSync(path.join(dir, "src/main.go"), 0o755);
-            assert.notStrictEqual(c.contextHash({ context: dir }), before);
+            assert.notStrictEqual(impl.contextHash({ context: dir }), before);
         });
 
         it("changes when the Dockerfile changes", () => {
             const dir = project();
-            const before = c.contextHash({ context: dir });
+            const before = impl.contextHash({ context: dir });
             writeFile(dir, "Dockerfile", "FROM scratch\nCOPY . /app\n");
-            assert.notStrictEqual(c.contextHash({ context: dir }), before);
+            assert.notStrictEqual(impl.contextHash({ context: dir }), before);
         });
 
         it("changes when a Dockerfile the .dockerignore excludes changes", () => {
             const dir = tempDir({ Dockerfile: "FROM scratch\n", ".dockerignore": "Dockerfile\n" });
-            const before = c.contextHash({ context: dir });
+            const before = impl.contextHash({ context: dir });
             writeFile(dir, "Dockerfile", "FROM busybox\n");
-            assert.notStrictEqual(c.contextHash({ context: dir }), before);
+            assert.notStrictEqual(impl.contextHash({ context: dir }), before);
         });
 
         it("changes when another Dockerfile is chosen", () => {
             const dir = tempDir({ Dockerfile: "FROM scratch\n", "Dockerfile.dev": "FROM busybox\n" });
-            assert.notStrictEqual(c.contextHash({ context: dir, dockerfile: "Dockerfile.dev" }), c.contextHash({ context: dir }));
+            assert.notStrictEqual(impl.contextHash({ context: dir, dockerfile: "Dockerfile.dev" }), impl.contextHash({ context: dir }));
         });
 
         it("changes when build args, target, platform or test target change", () => {
             const dir = project();
-            const base = c.contextHash({ context: dir, buildArgs: { V: "1" } });
+            const base = impl.contextHash({ context: dir, buildArgs: { V: "1" } });
             const variants = [
-                c.contextHash({ context: dir, buildArgs: { V: "2" } }),
-                c.contextHash({ context: dir, buildArgs: { V: "1", W: "1" } }),
-                c.contextHash({ context: dir }),
-                c.contextHash({ context: dir, buildArgs: { V: "1" }, target: "runtime" }),
-                c.contextHash({ context: dir, buildArgs: { V: "1" }, platform: "linux/arm64" }),
-                c.contextHash({ context: dir, buildArgs: { V: "1" }, testTarget: "test" }),
+                impl.contextHash({ context: dir, buildArgs: { V: "2" } }),
+                impl.contextHash({ context: dir, buildArgs: { V: "1", W: "1" } }),
+                impl.contextHash({ context: dir }),
+                impl.contextHash({ context: dir, buildArgs: { V: "1" }, target: "runtime" }),
+                impl.contextHash({ context: dir, buildArgs: { V: "1" }, platform: "linux/arm64" }),
+                impl.contextHash({ context: dir, buildArgs: { V: "1" }, testTarget: "test" }),
             ];
             assert.strictEqual(new Set([base, ...variants]).size, 7, "every variant hashes differently");
         });
 
         it("does not change when a .dockerignore'd file or directory changes", () => {
             const dir = project();
-            const before = c.contextHash({ context: dir });
+            const before = impl.contextHash({ context: dir });
             writeFile(dir, "README.md", "edited\n");
             writeFile(dir, "node_modules/x/index.js", "y");
             writeFile(dir, "node_modules/y/new.js", "new");
             writeFile(dir, "src/logs/debug.log", "new ignored file\n");
-            assert.strictEqual(c.contextHash({ context: dir }), before);
+            assert.strictEqual(impl.contextHash({ context: dir }), before);
         });
 
         it("follows Docker's pattern rules: a root-level pattern does not ignore nested files", () => {
             const dir = project();
-            const before = c.contextHash({ context: dir });
+            const before = impl.contextHash({ context: dir });
             writeFile(dir, "docs/NOTES.md", "Docker sends this file: *.md matches only at the root\n");
-            assert.notStrictEqual(c.contextHash({ context: dir }), before);
+            assert.notStrictEqual(impl.contextHash({ context: dir }), before);
         });
 
         it("changes when a file a '!' exception brings back from an ignored directory changes", () => {
             const dir = tempDir({ Dockerfile: "FROM scratch\n", ".dockerignore": "vendor\n!vendor/keep.txt\n", "vendor/keep.txt": "1", "vendor/other.txt": "1" });
-            const before = c.contextHash({ context: dir });
+            const before = impl.contextHash({ context: dir });
             writeFile(dir, "vendor/other.txt", "2");
-            assert.strictEqual(c.contextHash({ context: dir }), before, "still ignored");
+            assert.strictEqual(impl.contextHash({ context: dir }), before, "still ignored");
             writeFile(dir, "vendor/keep.txt", "2");
-            assert.notStrictEqual(c.contextHash({ context: dir }), before, "Docker sends vendor/keep.txt");
+            assert.notStrictEqual(impl.contextHash({ context: dir }), before, "Docker sends vendor/keep.txt");
         });
 
         it("changes when the .dockerignore itself changes what is sent", () => {
             const dir = project();
-            const before = c.contextHash({ context: dir });
+            const before = impl.contextHash({ context: dir });
             writeFile(dir, ".dockerignore", "node_modules\n");
-            assert.notStrictEqual(c.contextHash({ context: dir }), before);
+            assert.notStrictEqual(impl.contextHash({ context: dir }), before);
         });
 
         it("sets the default tag, so a changed context is a new tag and a new build", async () => {
@@ -308,7 +310,7 @@ describe("Image", () => {
             assert.strictEqual(err.message, problemText("Image", "x", [
                 'context: expected an existing directory, got "/nonexistent/dir"',
                 'repository: expected a lower-case repository path without registry or tag, such as "shop/api", got "Shop/API"',
-                'tag: "latest" is not immutable; use a version or git sha, or leave tag unset for a content hash',
+                'tag: expected an immutable tag such as a version or git sha, not "latest" (or leave tag unset for a content hash), got "latest"',
                 "keep: expected a whole number of 1 or more, got 0",
             ]));
             assert.strictEqual(await urnOfError(err), "urn:pulumi:unittest::dockyard::dockyard:image:Image::x");
@@ -326,8 +328,8 @@ describe("Image", () => {
                 `dockerfile: expected a Dockerfile inside ${dir}, got "Dockerfile"`,
                 'repository: expected a lower-case repository path without registry or tag, such as "shop/api", got "ghcr.io:443/shop/api"',
                 `tag: expected a Docker tag (letters, digits, '_', '.', '-'), got "v1 final"`,
-                'buildArgs.BAD-NAME: expected a NAME=value pair without spaces, got "x"',
-                'buildArgs.SPACED: expected a NAME=value pair without spaces, got "a b"',
+                `buildArgs.BAD-NAME: expected a build argument name of letters, digits and '_', got "BAD-NAME"`,
+                'buildArgs.SPACED: expected a value without spaces, got "a b"',
                 'testTarget: "test" is also the target; the test stage must be a separate stage',
             ]));
         });
@@ -350,7 +352,7 @@ describe("Image", () => {
         const digests = "127.0.0.1:5000/other@sha256:0000\n127.0.0.1:5000/shop/api@sha256:feed\n";
 
         it("without a registry: builds once, pushes nothing and prints the tagged reference", () => {
-            const r = runScript(c.BUILD_SCRIPT, base);
+            const r = runScript(impl.BUILD_SCRIPT, base);
             assert.deepStrictEqual([r.status, r.stderr], [0, ""]);
             assert.deepStrictEqual(r.calls, [
                 ["buildx", "version"],
@@ -360,7 +362,7 @@ describe("Image", () => {
         });
 
         it("builds the test stage before the image, then pushes and prints the digest", () => {
-            const r = runScript(c.BUILD_SCRIPT, { ...base, TEST_TARGET: "test", REGISTRY_SERVER: "127.0.0.1:5000" }, { repoDigests: digests });
+            const r = runScript(impl.BUILD_SCRIPT, { ...base, TEST_TARGET: "test", REGISTRY_SERVER: "127.0.0.1:5000" }, { repoDigests: digests });
             assert.deepStrictEqual([r.status, r.stderr], [0, ""]);
             assert.deepStrictEqual(r.calls, [
                 ["buildx", "version"],
@@ -373,7 +375,7 @@ describe("Image", () => {
         });
 
         it("passes target and platform to the final build, and the platform to the test build", () => {
-            const r = runScript(c.BUILD_SCRIPT, { ...base, BUILD_ARGS: "", TEST_TARGET: "test", TARGET: "runtime", PLATFORM: "linux/arm64" });
+            const r = runScript(impl.BUILD_SCRIPT, { ...base, BUILD_ARGS: "", TEST_TARGET: "test", TARGET: "runtime", PLATFORM: "linux/arm64" });
             assert.strictEqual(r.status, 0, r.stderr);
             const head = ["--label", "dockyard.image=p.s.api", "-f", "/ctx/Dockerfile", "--platform", "linux/arm64"];
             assert.deepStrictEqual(r.calls.slice(1), [
@@ -383,14 +385,14 @@ describe("Image", () => {
         });
 
         it("uses BuildKit when buildx is installed and the legacy builder otherwise", () => {
-            const legacy = runScript(c.BUILD_SCRIPT, base);
-            const buildkit = runScript(c.BUILD_SCRIPT, base, { buildx: true });
+            const legacy = runScript(impl.BUILD_SCRIPT, base);
+            const buildkit = runScript(impl.BUILD_SCRIPT, base, { buildx: true });
             assert.deepStrictEqual(legacy.env.map((e) => e.buildkit), ["unset", "0"]);
             assert.deepStrictEqual(buildkit.env.map((e) => e.buildkit), ["unset", "unset"]);
         });
 
         it("stops when the tests fail: no image build, no push, and the end of the log on stderr", () => {
-            const r = runScript(c.BUILD_SCRIPT, { ...base, TEST_TARGET: "test", REGISTRY_SERVER: "127.0.0.1:5000" }, {
+            const r = runScript(impl.BUILD_SCRIPT, { ...base, TEST_TARGET: "test", REGISTRY_SERVER: "127.0.0.1:5000" }, {
                 fail: "build",
                 failOutput: "DEPRECATED: The legacy builder is deprecated\nStep 3/5 : RUN go test ./...\n--- FAIL: TestAdd\nFAIL\n",
             });
@@ -407,14 +409,14 @@ describe("Image", () => {
         });
 
         it("stops when the image build fails, naming the image", () => {
-            const r = runScript(c.BUILD_SCRIPT, { ...base, REGISTRY_SERVER: "127.0.0.1:5000" }, { fail: "build", failOutput: "COPY failed: file not found\n" });
+            const r = runScript(impl.BUILD_SCRIPT, { ...base, REGISTRY_SERVER: "127.0.0.1:5000" }, { fail: "build", failOutput: "COPY failed: file not found\n" });
             assert.deepStrictEqual([r.status, r.stdout], [1, ""]);
             assert.strictEqual(r.stderr, "dockyard: building 127.0.0.1:5000/shop/api:c-1 failed:\nCOPY failed: file not found\n");
             assert.deepStrictEqual(r.calls.map((x) => x[0]), ["buildx", "build"]);
         });
 
         it("logs in with the password on stdin and a throw-away config before pushing, then removes the config", () => {
-            const r = runScript(c.BUILD_SCRIPT, { ...base, REGISTRY_SERVER: "127.0.0.1:5000", REGISTRY_USERNAME: "u", REGISTRY_PASSWORD: "p4ss" }, { repoDigests: digests });
+            const r = runScript(impl.BUILD_SCRIPT, { ...base, REGISTRY_SERVER: "127.0.0.1:5000", REGISTRY_USERNAME: "u", REGISTRY_PASSWORD: "p4ss" }, { repoDigests: digests });
             assert.deepStrictEqual([r.status, r.stderr], [0, ""]);
             assert.deepStrictEqual(r.calls.map((x) => x.slice(0, 2)), [["buildx", "version"], ["build", "--force-rm"], ["login", "--username"], ["push", "127.0.0.1:5000/shop/api:c-1"], ["image", "inspect"]]);
             assert.deepStrictEqual(r.calls[2], ["login", "--username", "u", "--password-stdin", "127.0.0.1:5000"]);
@@ -427,7 +429,7 @@ describe("Image", () => {
         });
 
         it("fails before pushing when the registry rejects the credentials", () => {
-            const r = runScript(c.BUILD_SCRIPT, { ...base, REGISTRY_SERVER: "ghcr.io", REGISTRY_USERNAME: "bot", REGISTRY_PASSWORD: "wrong" }, {
+            const r = runScript(impl.BUILD_SCRIPT, { ...base, REGISTRY_SERVER: "ghcr.io", REGISTRY_USERNAME: "bot", REGISTRY_PASSWORD: "wrong" }, {
                 fail: "login",
                 failOutput: "Error response from daemon: Get \"https://ghcr.io/v2/\": unauthorized: authentication required\n",
             });
@@ -437,21 +439,21 @@ describe("Image", () => {
         });
 
         it("pushes without logging in when there is no user", () => {
-            const r = runScript(c.BUILD_SCRIPT, { ...base, REGISTRY_SERVER: "127.0.0.1:5000" }, { repoDigests: digests });
+            const r = runScript(impl.BUILD_SCRIPT, { ...base, REGISTRY_SERVER: "127.0.0.1:5000" }, { repoDigests: digests });
             assert.strictEqual(r.status, 0, r.stderr);
             assert.deepStrictEqual(r.calls.map((x) => x[0]), ["buildx", "build", "push", "image"]);
             assert.deepStrictEqual(r.env.map((e) => e.config), ["unset", "unset", "unset", "unset"]);
         });
 
         it("fails when the push fails, naming image and registry", () => {
-            const r = runScript(c.BUILD_SCRIPT, { ...base, REGISTRY_SERVER: "127.0.0.1:5000" }, { fail: "push", failOutput: "connection refused\n" });
+            const r = runScript(impl.BUILD_SCRIPT, { ...base, REGISTRY_SERVER: "127.0.0.1:5000" }, { fail: "push", failOutput: "connection refused\n" });
             assert.strictEqual(r.status, 1);
             assert.strictEqual(r.stderr, "dockyard: pushing 127.0.0.1:5000/shop/api:c-1 to 127.0.0.1:5000 failed:\nconnection refused\n");
             assert.strictEqual(r.stdout, "");
         });
 
         it("fails when the pushed image has no digest for this repository", () => {
-            const r = runScript(c.BUILD_SCRIPT, { ...base, REGISTRY_SERVER: "127.0.0.1:5000" }, { repoDigests: "127.0.0.1:5000/other@sha256:0000\n" });
+            const r = runScript(impl.BUILD_SCRIPT, { ...base, REGISTRY_SERVER: "127.0.0.1:5000" }, { repoDigests: "127.0.0.1:5000/other@sha256:0000\n" });
             assert.strictEqual(r.status, 1);
             assert.strictEqual(r.stderr, "dockyard: 127.0.0.1:5000/shop/api:c-1 was pushed but the registry reported no digest\n");
             assert.strictEqual(r.stdout, "");
@@ -462,7 +464,7 @@ describe("Image", () => {
         const listing = "r/api:c-5\nr/api:c-4\n<none>:<none>\nr/api:c-3\nr/api:c-2\n";
 
         it("removes only this image's builds beyond KEEP, newest first kept, then its dangling layers", () => {
-            const r = runScript(c.PRUNE_SCRIPT, { IMAGE_OWNER: "p.s.api", KEEP: "2" }, { imageList: listing });
+            const r = runScript(impl.PRUNE_SCRIPT, { IMAGE_OWNER: "p.s.api", KEEP: "2" }, { imageList: listing });
             assert.strictEqual(r.status, 0, r.stderr);
             assert.deepStrictEqual(r.calls, [
                 ["image", "ls", "--filter", "label=dockyard.image=p.s.api", "--format", "{{.Repository}}:{{.Tag}}"],
@@ -475,13 +477,13 @@ describe("Image", () => {
         });
 
         it("removes nothing when there are no more than KEEP builds", () => {
-            const r = runScript(c.PRUNE_SCRIPT, { IMAGE_OWNER: "p.s.api", KEEP: "4" }, { imageList: listing });
+            const r = runScript(impl.PRUNE_SCRIPT, { IMAGE_OWNER: "p.s.api", KEEP: "4" }, { imageList: listing });
             assert.deepStrictEqual([r.status, r.stderr], [0, ""]);
             assert.deepStrictEqual(r.calls.map((x) => x.slice(0, 2).join(" ")), ["image ls", "image prune"]);
         });
 
         it("carries on when an image cannot be removed (e.g. a container still uses it)", () => {
-            const r = runScript(c.PRUNE_SCRIPT, { IMAGE_OWNER: "p.s.api", KEEP: "1" }, { imageList: "r/api:c-2\nr/api:c-1\n", fail: "image rm" });
+            const r = runScript(impl.PRUNE_SCRIPT, { IMAGE_OWNER: "p.s.api", KEEP: "1" }, { imageList: "r/api:c-2\nr/api:c-1\n", fail: "image rm" });
             assert.deepStrictEqual([r.status, r.stderr], [0, ""]);
             assert.deepStrictEqual(r.calls.map((x) => x.slice(0, 3).join(" ")), ["image ls --filter", "image rm r/api:c-1", "image prune -f"]);
         });

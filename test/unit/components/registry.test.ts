@@ -3,6 +3,8 @@ import * as pulumi from "@pulumi/pulumi";
 import * as bcrypt from "bcryptjs";
 import { childrenOf, isSecretValue, one, plaintextLeaks, registered, resetRecorder, reveal, settle, valueOf } from "../harness";
 import { cleanTempDirs, labels, problemText, rejection, runScript, urnOfError } from "./helpers";
+// Internals the package does not export, tested from their source.
+import * as impl from "../../../components/registry";
 
 const COMMAND = "command:local:Command";
 const REGISTRY = "dockyard:registry:Registry";
@@ -37,7 +39,7 @@ describe("Registry", () => {
             assert.deepStrictEqual(login.inputs.triggers, ["ghcr.io", "bot"]);
             assert.strictEqual(isSecretValue(login.inputs.environment), true);
             assert.deepStrictEqual(reveal(login.inputs.environment), {
-                DOCKYARD_SCRIPT: c.LOGIN_SCRIPT,
+                DOCKYARD_SCRIPT: impl.LOGIN_SCRIPT,
                 REGISTRY_SERVER: "ghcr.io",
                 REGISTRY_USERNAME: "bot",
                 REGISTRY_PASSWORD: "pw-123",
@@ -95,8 +97,8 @@ describe("Registry", () => {
             assert.ok(err instanceof pulumi.ResourceError);
             assert.strictEqual(err.message, problemText("Registry", "r", [
                 "username/password: give both or neither",
-                `username: expected a user name without ':' or spaces, got "a:b"`,
                 'server: expected a registry host such as "ghcr.io" or "registry.example.com:5000" (no scheme, no path), got "https://ghcr.io"',
+                `username: expected a user name without ':' or spaces, got "a:b"`,
             ]));
             assert.strictEqual(await urnOfError(err), "urn:pulumi:unittest::dockyard::dockyard:registry:Registry::r");
             await settle();
@@ -192,7 +194,7 @@ describe("Registry", () => {
 
             assert.strictEqual(isSecretValue(secret.inputs.data), true);
             const line = Buffer.from(reveal(secret.inputs.data), "base64").toString("utf8");
-            assert.strictEqual(line, c.htpasswdLine("admin", "s3cret"));
+            assert.strictEqual(line, impl.htpasswdLine("admin", "s3cret"));
             assert.match(line, /^admin:\$2b\$10\$[./A-Za-z0-9]{53}\n$/);
             assert.strictEqual(bcrypt.compareSync("s3cret", line.trim().slice("admin:".length)), true);
             assert.strictEqual(bcrypt.compareSync("wrong", line.trim().slice("admin:".length)), false);
@@ -276,8 +278,8 @@ describe("Registry", () => {
             assert.strictEqual(err.message, problemText("Registry", "r", [
                 "username/password: give both or neither",
                 "port: expected a port from 1 to 65535, got 70000",
-                'address: expected a host[:port] such as "registry.internal:5000", got "http://x"',
                 'publishMode: expected one of "ingress", "host", got "mesh"',
+                'address: expected a registry host such as "ghcr.io" or "registry.example.com:5000" (no scheme, no path), got "http://x"',
             ]));
             await settle();
             assert.deepStrictEqual(registered().map((x) => `${x.type} ${x.name}`), [`${REGISTRY} r`]);
@@ -286,15 +288,15 @@ describe("Registry", () => {
 
     describe("htpasswdLine", () => {
         it("is deterministic for the same user and password, so the secret does not rotate", () => {
-            assert.strictEqual(c.htpasswdLine("admin", "pw"), c.htpasswdLine("admin", "pw"));
+            assert.strictEqual(impl.htpasswdLine("admin", "pw"), impl.htpasswdLine("admin", "pw"));
         });
         it("changes with the password and with the user", () => {
-            const base = c.htpasswdLine("admin", "pw");
-            assert.notStrictEqual(c.htpasswdLine("admin", "pw2"), base);
-            assert.notStrictEqual(c.htpasswdLine("root", "pw").slice("root:".length), base.slice("admin:".length));
+            const base = impl.htpasswdLine("admin", "pw");
+            assert.notStrictEqual(impl.htpasswdLine("admin", "pw2"), base);
+            assert.notStrictEqual(impl.htpasswdLine("root", "pw").slice("root:".length), base.slice("admin:".length));
         });
         it("is one bcrypt line that verifies with bcryptjs", () => {
-            const line = c.htpasswdLine("ci-bot", "correct horse battery staple");
+            const line = impl.htpasswdLine("ci-bot", "correct horse battery staple");
             assert.match(line, /^ci-bot:\$2b\$10\$[./A-Za-z0-9]{53}\n$/);
             assert.strictEqual(bcrypt.compareSync("correct horse battery staple", line.slice("ci-bot:".length, -1)), true);
         });
@@ -304,7 +306,7 @@ describe("Registry", () => {
         const env = { REGISTRY_SERVER: "ghcr.io", REGISTRY_USERNAME: "bot", REGISTRY_PASSWORD: "pw-123" };
 
         it("logs in once with the password on stdin and a throw-away Docker config, silently", () => {
-            const r = runScript(c.LOGIN_SCRIPT, env);
+            const r = runScript(impl.LOGIN_SCRIPT, env);
             assert.deepStrictEqual([r.status, r.stdout, r.stderr], [0, "", ""]);
             assert.deepStrictEqual(r.calls, [["login", "--username", "bot", "--password-stdin", "ghcr.io"]]);
             assert.deepStrictEqual(r.stdin, { 0: "pw-123" });
@@ -313,7 +315,7 @@ describe("Registry", () => {
         });
 
         it("turns a 401 into one line naming the registry and user, without the password", () => {
-            const r = runScript(c.LOGIN_SCRIPT, { ...env, REGISTRY_PASSWORD: "wrong" }, {
+            const r = runScript(impl.LOGIN_SCRIPT, { ...env, REGISTRY_PASSWORD: "wrong" }, {
                 fail: "login",
                 failOutput: 'Error response from daemon: Get "https://ghcr.io/v2/": unauthorized: authentication required\n',
             });
@@ -324,7 +326,7 @@ describe("Registry", () => {
         });
 
         it("gives the same message when the script runs under bash instead of sh", () => {
-            const r = runScript('exec bash --norc -c "$LOGIN"', { ...env, LOGIN: c.LOGIN_SCRIPT, REGISTRY_PASSWORD: "wrong" }, {
+            const r = runScript('exec bash --norc -c "$LOGIN"', { ...env, LOGIN: impl.LOGIN_SCRIPT, REGISTRY_PASSWORD: "wrong" }, {
                 fail: "login",
                 failOutput: "Error response from daemon: login attempt to https://ghcr.io/v2/ failed with status: 401 Unauthorized\n",
             });
@@ -334,7 +336,7 @@ describe("Registry", () => {
         });
 
         it("recognises Docker Hub's wording for wrong credentials", () => {
-            const r = runScript(c.LOGIN_SCRIPT, { ...env, REGISTRY_SERVER: "docker.io" }, {
+            const r = runScript(impl.LOGIN_SCRIPT, { ...env, REGISTRY_SERVER: "docker.io" }, {
                 fail: "login",
                 failOutput: "Error response from daemon: Get \"https://registry-1.docker.io/v2/\": incorrect username or password\n",
             });
@@ -342,7 +344,7 @@ describe("Registry", () => {
         });
 
         it("passes any other failure through with the registry named", () => {
-            const r = runScript(c.LOGIN_SCRIPT, { ...env, REGISTRY_SERVER: "registry.example.com:5000" }, {
+            const r = runScript(impl.LOGIN_SCRIPT, { ...env, REGISTRY_SERVER: "registry.example.com:5000" }, {
                 fail: "login",
                 failOutput: "Error response from daemon: Get \"https://registry.example.com:5000/v2/\": dial tcp: lookup registry.example.com: no such host\n",
             });

@@ -3,6 +3,8 @@ import * as pulumi from "@pulumi/pulumi";
 import * as crypto from "crypto";
 import { childrenOf, isSecretValue, one, registered, resetRecorder, reveal, settle, valueOf } from "../harness";
 import { labels, problemText, rejection, urnOfError } from "./helpers";
+// Internals the package does not export, tested from their source.
+import * as impl from "../../../components/secret";
 
 const DOCKER_SECRET = "docker:index/secret:Secret";
 const DOCKER_CONFIG = "docker:index/serviceConfig:ServiceConfig";
@@ -85,14 +87,14 @@ describe("Secret", () => {
 
     it("matches contentAddressedName, which Config shares", async () => {
         const { secretName } = await build("token", "v1");
-        assert.strictEqual(secretName, await valueOf(c.contentAddressedName("token", "v1")));
+        assert.strictEqual(secretName, await valueOf(impl.contentAddressedName("token", "v1")));
     });
 
     it("rejects empty data and a bad name without quoting the value, registering only the component", async () => {
         const err = rejection(() => new c.Secret("bad/name", { data: "" }));
         assert.ok(err instanceof pulumi.ResourceError);
         assert.strictEqual(err.message, problemText("Secret", "bad/name", [
-            `name: expected 1-50 letters, digits, '_', '.' or '-', got "bad/name"`,
+            `name: expected 1-50 letters, digits, '_', '.' or '-', starting with a letter or digit, got "bad/name"`,
             'data: expected a non-empty value, got "[secret]"',
         ]));
         assert.strictEqual(await urnOfError(err), "urn:pulumi:unittest::dockyard::dockyard:swarm:Secret::bad/name");
@@ -103,7 +105,7 @@ describe("Secret", () => {
     it("rejects a name too long for the hash suffix (over 50 characters)", () => {
         const long = "s".repeat(51);
         assert.strictEqual(rejection(() => new c.Secret(long, { data: "x" })).message, problemText("Secret", long, [
-            `name: expected 1-50 letters, digits, '_', '.' or '-', got "${long}"`,
+            `name: expected 1-50 letters, digits, '_', '.' or '-', starting with a letter or digit, got "${long}"`,
         ]));
     });
 
@@ -139,7 +141,7 @@ describe("Config", () => {
 
     it("uses the same name scheme as a Secret with the same name and data", async () => {
         const { configName } = await build("app", "a: 1");
-        assert.strictEqual(configName, await valueOf(c.contentAddressedName("app", "a: 1")));
+        assert.strictEqual(configName, await valueOf(impl.contentAddressedName("app", "a: 1")));
     });
 
     const v1 = expectedName("nginx", "worker_processes 1;");
@@ -165,7 +167,7 @@ describe("Config", () => {
         const err = rejection(() => new c.Config("-x", { data: "" }));
         assert.ok(err instanceof pulumi.ResourceError);
         assert.strictEqual(err.message, problemText("Config", "-x", [
-            `name: expected 1-50 letters, digits, '_', '.' or '-', got "-x"`,
+            `name: expected 1-50 letters, digits, '_', '.' or '-', starting with a letter or digit, got "-x"`,
             'data: expected non-empty file content, got ""',
         ]));
         await settle();

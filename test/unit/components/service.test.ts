@@ -285,7 +285,7 @@ describe("Service", () => {
             ["replicas with global mode", () => ({ image: "i", replicas: 2, global: true }),
                 ["replicas: 2 cannot be combined with global: true; remove one of them"]],
             ["negative replicas", () => ({ image: "i", replicas: -1 }),
-                ["replicas: expected a whole number of tasks, 0 or more, got -1"]],
+                ["replicas: expected a whole number, 0 or more, got -1"]],
             ["a service name that is not a Docker name", () => ({ image: "i", serviceName: "my service" }),
                 [`serviceName: expected 1-63 letters, digits, '_', '.' or '-', starting with a letter or digit, got "my service"`]],
             ["an env var name with a dash", () => ({ image: "i", env: { "LOG-LEVEL": "x" } }),
@@ -300,19 +300,19 @@ describe("Service", () => {
                 return { image: "i", secrets: [{ secret: s }, { secret: s }] };
             }, ['secrets[1]: target "/run/secrets/pw" is already used by secrets[0]; each path can be mounted once']],
             ["a mount with two sources and a relative target", (c) => ({ image: "i", mounts: [{ volume: new c.Volume("v"), hostPath: "/x", target: "data" }] }),
-                ["mounts[0]: give exactly one of volume, hostPath or tmpfs (got 2)", 'mounts[0].target: expected an absolute path such as "/data", got "data"']],
+                ['mounts[0].target: expected an absolute path such as "/data", got "data"', "mounts[0]: give exactly one of volume, hostPath or tmpfs (got 2)"]],
             ["a mount with no source", () => ({ image: "i", mounts: [{ target: "/data" }] }),
                 ["mounts[0]: give exactly one of volume, hostPath or tmpfs (got 0)"]],
             ["a relative host path and a bad tmpfs size", () => ({ image: "i", mounts: [{ hostPath: "srv", target: "/a" }, { tmpfs: "lots", target: "/b" }] }),
-                ['mounts[0].hostPath: expected an absolute path on the node, got "srv"', 'mounts[1].tmpfs: expected a size in bytes or a string such as "256m" or "1g", got "lots"']],
+                ['mounts[0].hostPath: expected an absolute path such as "/data", got "srv"', 'mounts[1].tmpfs: expected a size in bytes or a string such as "256m" or "1g", got "lots"']],
             ["a port published twice", () => ({ image: "i", ports: [{ target: 80 }, { target: 8080, published: 80 }] }),
                 ["ports[1]: port 80/tcp is already published by ports[0]; publish each port once"]],
             ["bad port numbers, mode and protocol", () => ({ image: "i", ports: [{ target: 0, published: 70000, mode: "mesh" as any, protocol: "sctp" as any }] }),
                 [
                     "ports[0].target: expected a port from 1 to 65535, got 0",
                     "ports[0].published: expected a port from 1 to 65535, got 70000",
-                    'ports[0].mode: expected one of "ingress", "host", got "mesh"',
                     'ports[0].protocol: expected "tcp" or "udp", got "sctp"',
+                    'ports[0].mode: expected one of "ingress", "host", got "mesh"',
                 ]],
             ["a secret target that is a path", (c) => ({ image: "i", secrets: [{ secret: new c.Secret("pw", { data: "x" }), target: "/etc/passwd" }] }),
                 ['secrets[0].target: expected a file name under /run/secrets such as "db_password" (no "/"), got "/etc/passwd"']],
@@ -324,7 +324,7 @@ describe("Service", () => {
                 image: "i", secrets: [{ secret: new c.Secret("pw", { data: "x" }), mode: 0o1000 }], configs: [{ config: new c.Config("cf", { data: "x" }), target: "etc/app.yaml", mode: -1 }],
             }), [
                 "secrets[0].mode: expected a file mode from 0 to 0o777, got 512",
-                'configs[0].target: expected an absolute path such as "/etc/app/app.yaml", got "etc/app.yaml"',
+                'configs[0].target: expected an absolute path such as "/data", got "etc/app.yaml"',
                 "configs[0].mode: expected a file mode from 0 to 0o777, got -1",
             ]],
             ["a health check interval that is not a duration", () => ({ image: "i", healthCheck: { command: ["true"], interval: "10 seconds" } }),
@@ -333,22 +333,22 @@ describe("Service", () => {
                 [
                     "healthCheck.command: expected a non-empty command array or shell string, got []",
                     'healthCheck.timeout: expected a duration such as "500ms", "10s" or "1m30s", got "5"',
-                    'healthCheck.startPeriod: expected a duration such as "500ms", "10s" or "1m30s", got "1d"',
                     "healthCheck.retries: expected a whole number of 1 or more, got 0",
+                    'healthCheck.startPeriod: expected a duration such as "500ms", "10s" or "1m30s", got "1d"',
                 ]],
             ["the Docker socket without allowDockerSocket", () => ({ image: "i", mounts: [{ hostPath: "/var/run/docker.sock", target: "/var/run/docker.sock" }] }),
-                ['mounts[0].hostPath: "/var/run/docker.sock" is the Docker socket, which gives the service root on the node; set allowDockerSocket: true if that is intended']],
+                ['mounts[0].hostPath: "/var/run/docker.sock" is the Docker socket, which gives root on the node; set allowDockerSocket: true if that is intended']],
             ["the Docker socket at /run/docker.sock", () => ({ image: "i", mounts: [{ hostPath: "/run/docker.sock", target: "/docker.sock" }] }),
-                ['mounts[0].hostPath: "/run/docker.sock" is the Docker socket, which gives the service root on the node; set allowDockerSocket: true if that is intended']],
+                ['mounts[0].hostPath: "/run/docker.sock" is the Docker socket, which gives root on the node; set allowDockerSocket: true if that is intended']],
             ["dnsrr with an ingress port", () => ({ image: "i", endpointMode: c.EndpointMode.Dnsrr, ports: [{ target: 80 }] }),
-                ['endpointMode: "dnsrr" cannot publish ports through the ingress routing mesh; set mode: PublishMode.Host on every port']],
+                ['ports[0].mode: endpointMode "dnsrr" cannot publish through the ingress routing mesh; set mode "host" on every port']],
             ["an unknown endpoint mode", () => ({ image: "i", endpointMode: "rr" as any }),
                 ['endpointMode: expected one of "vip", "dnsrr", got "rr"']],
             ["a rollback that rolls back", () => ({ image: "i", rollback: { failureAction: c.FailureAction.Rollback } }),
                 ['rollback.failureAction: a failed rollback cannot itself be rolled back; use "pause" or "continue"']],
             ["bad rollout values", () => ({ image: "i", update: { parallelism: 1.5, delay: "soon", monitor: "30", maxFailureRatio: 2, order: "random" as any, failureAction: "retry" as any } }),
                 [
-                    "update.parallelism: expected a whole number, 0 for all at once, got 1.5",
+                    "update.parallelism: expected a whole number, 0 or more, got 1.5",
                     'update.delay: expected a duration such as "500ms", "10s" or "1m30s", got "soon"',
                     'update.monitor: expected a duration such as "500ms", "10s" or "1m30s", got "30"',
                     "update.maxFailureRatio: expected a number from 0 to 1, got 2",
@@ -359,8 +359,8 @@ describe("Service", () => {
                 [
                     'restart.condition: expected one of "none", "on-failure", "any", got "always"',
                     'restart.delay: expected a duration such as "500ms", "10s" or "1m30s", got "x"',
+                    "restart.maxAttempts: expected a whole number, 0 or more, got -1",
                     'restart.window: expected a duration such as "500ms", "10s" or "1m30s", got "y"',
-                    "restart.maxAttempts: expected a whole number, 0 for no limit, got -1",
                     'convergeTimeout: expected a duration such as "500ms", "10s" or "1m30s", got "forever"',
                 ]],
             ["reservations above limits", () => ({ image: "i", limits: { memory: "128m" }, reservations: { memory: "1g" } }),
@@ -396,7 +396,7 @@ describe("Service", () => {
             });
         }
 
-        it("reports every problem in one error, in argument order", () => {
+        it("reports every problem in one error: each value, then the rules between values, then files and mounts", () => {
             const err = rejection(() => new c.Service("web", {
                 image: "i",
                 replicas: 2,
@@ -410,16 +410,17 @@ describe("Service", () => {
                 reservations: { memory: "128m" },
             }));
             assert.strictEqual(err.message, [
-                'Service "web" has 8 invalid argument problems:',
-                "  - replicas: 2 cannot be combined with global: true; remove one of them",
-                '  - mounts[0].hostPath: "/var/run/docker.sock" is the Docker socket, which gives the service root on the node; set allowDockerSocket: true if that is intended',
-                '  - mounts[1]: target "/sock" is already used by mounts[0]; each path can be mounted once',
-                "  - ports[1]: port 80/tcp is already published by ports[0]; publish each port once",
-                '  - endpointMode: "dnsrr" cannot publish ports through the ingress routing mesh; set mode: PublishMode.Host on every port',
-                '  - healthCheck.interval: expected a duration such as "500ms", "10s" or "1m30s", got "10 seconds"',
-                '  - rollback.failureAction: a failed rollback cannot itself be rolled back; use "pause" or "continue"',
-                '  - reservations.memory: "128m" is more than limits.memory "64m"; reserve at most the limit',
-            ].join("\n"));
+                'Service "web" has 9 invalid argument problems:',
+            '  - healthCheck.interval: expected a duration such as "500ms", "10s" or "1m30s", got "10 seconds"',
+            "  - replicas: 2 cannot be combined with global: true; remove one of them",
+            '  - ports[0].mode: endpointMode "dnsrr" cannot publish through the ingress routing mesh; set mode "host" on every port',
+            "  - ports[1]: port 80/tcp is already published by ports[0]; publish each port once",
+            '  - ports[1].mode: endpointMode "dnsrr" cannot publish through the ingress routing mesh; set mode "host" on every port',
+            '  - rollback.failureAction: a failed rollback cannot itself be rolled back; use "pause" or "continue"',
+            '  - reservations.memory: "128m" is more than limits.memory "64m"; reserve at most the limit',
+            '  - mounts[0].hostPath: "/var/run/docker.sock" is the Docker socket, which gives root on the node; set allowDockerSocket: true if that is intended',
+            '  - mounts[1]: target "/sock" is already used by mounts[0]; each path can be mounted once',
+        ].join("\n"));
         });
 
         it("blames the component's name when no serviceName is given and the name is unusable", () => {

@@ -79,8 +79,8 @@ describe("Volume", () => {
         assert.ok(err instanceof pulumi.ResourceError);
         assert.strictEqual(err.message, problemText("Volume", "v", [
             `volumeName: expected 1-63 letters, digits, '_', '.' or '-', starting with a letter or digit, got "-bad name"`,
-            'deletion: expected one of "retain", "protect", "delete", got "never"',
             'driver: expected a volume driver name, got ""',
+            'deletion: expected one of "retain", "protect", "delete", got "never"',
         ]));
         assert.strictEqual(await urnOfError(err), "urn:pulumi:unittest::dockyard::dockyard:volume:Volume::v");
         await settle();

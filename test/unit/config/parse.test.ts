@@ -26,7 +26,7 @@ function base(): any {
 
 function problemsOf(raw: unknown, keys = secretKeys): string[] {
     try {
-        parseEnvironment(raw, keys);
+        parseEnvironment(raw, { keys });
     } catch (e) {
         assert.ok(e instanceof ConfigError, `expected a ConfigError, got ${e}`);
         return [...(e as ConfigError).problems];
@@ -37,39 +37,38 @@ function problemsOf(raw: unknown, keys = secretKeys): string[] {
 describe("parseEnvironment", () => {
     for (const stack of ["dev", "staging", "prod"]) {
         it(`accepts the committed ${stack} stack`, () => {
-            const env = parseEnvironment(stackEnvironment(stack), secretKeys);
+            const env = parseEnvironment(stackEnvironment(stack), { keys: secretKeys });
             assert.deepStrictEqual(Object.keys(env.services).sort(), ["kv", "web"]);
         });
     }
 
     it("applies defaults then per-service overrides", () => {
-        const env = parseEnvironment(stackEnvironment("staging"), secretKeys);
+        const env = parseEnvironment(stackEnvironment("staging"), { keys: secretKeys });
         const kv = effectiveService(env, "kv");
         const web = effectiveService(env, "web");
         assert.strictEqual(web.replicas, 2);
         assert.strictEqual(kv.replicas, 1);
         assert.deepStrictEqual(kv.update, { parallelism: 1, delay: "10s", monitor: "30s", maxFailureRatio: 0, order: "stop-first", failureAction: "rollback" });
         assert.deepStrictEqual(web.limits, { cpus: 0.5, memory: "256m" });
-        assert.strictEqual(web.requireHealthCheck, true);
     });
 
     it("fills environment-level defaults", () => {
-        const env = parseEnvironment(base(), secretKeys);
-        assert.strictEqual(env.mode, "swarm");
+        const env = parseEnvironment(base(), { keys: secretKeys });
         assert.strictEqual(env.production, false);
         assert.deepStrictEqual(env.configs, {});
         assert.deepStrictEqual(env.defaults, {});
-        assert.strictEqual(effectiveService(env, "api").replicas, 1);
+        // The library applies its own defaults (1 replica) to what the stack file leaves unset.
+        assert.strictEqual(effectiveService(env, "api").replicas, undefined);
     });
 
     const cases: Array<[string, (raw: any) => void, string[], ConfigKeys?]> = [
         ["negative replicas", (r) => (r.services.api.replicas = -1), ["services.api.replicas: expected a whole number, 0 or more, got -1"]],
         ["replicas of the wrong type", (r) => (r.services.api.replicas = "two"), ["services.api.replicas: expected a whole number, 0 or more, got \"two\""]],
         ["a misspelt key", (r) => (r.services.api.replcas = 2), [
-            'services.api.replcas: unknown key; did you mean "replicas"? accepted keys are image, replicas, global, command, args, env, ports, networks, mounts, secrets, configs, healthCheck, update, rollback, endpointMode, limits, reservations, constraints, labels, user',
+            'services.api.replcas: unknown key; did you mean "replicas"? accepted keys are replicas, global, command, args, ports, endpointMode, healthCheck, restart, limits, reservations, constraints, preferences, labels, update, rollback, convergeTimeout, user, readOnlyRootFilesystem, allowDockerSocket, image, env, networks, mounts, secrets, configs',
         ]],
         ["an unknown top-level key", (r) => (r.servces = {}), [
-            'servces: unknown key; did you mean "services"? accepted keys are prefix, mode, production, registry, networks, volumes, secrets, configs, images, defaults, services',
+            'servces: unknown key; did you mean "services"? accepted keys are prefix, production, registry, networks, volumes, secrets, configs, images, defaults, services',
         ]],
         ["a missing network", (r) => (r.services.api.networks = ["frontend"]), [
             'services.api.networks[0]: expected the name of one of the networks (backend), got "frontend"',
@@ -92,16 +91,16 @@ describe("parseEnvironment", () => {
             'secrets.token.fromConfig: config key "appToken" is stored in plaintext; set it again with `pulumi config set --secret appToken <value>`',
         ], { isSecret: () => false }],
         ["a bad duration", (r) => (r.services.api.healthCheck = { command: "true", interval: "10 seconds" }), [
-            'services.api.healthCheck.interval: expected a duration such as "10s" or "1m30s", got "10 seconds"',
+            'services.api.healthCheck.interval: expected a duration such as "500ms", "10s" or "1m30s", got "10 seconds"',
         ]],
         ["an enum outside its values", (r) => (r.services.api.endpointMode = "round-robin"), [
             'services.api.endpointMode: expected one of "vip", "dnsrr", got "round-robin"',
         ]],
         ["dnsrr with an ingress port", (r) => (r.services.api.endpointMode = "dnsrr"), [
-            'services.api.ports[0].mode: endpointMode "dnsrr" needs host-mode ports, got "ingress"',
+            'services.api.ports[0].mode: endpointMode "dnsrr" cannot publish through the ingress routing mesh; set mode "host" on every port',
         ]],
         ["replicas with global", (r) => Object.assign(r.services.api, { global: true, replicas: 2 }), [
-            "services.api.replicas: cannot be combined with global: true, got 2",
+            "services.api.replicas: 2 cannot be combined with global: true; remove one of them",
         ]],
         ["a missing health check where one is required", (r) => (r.defaults = { requireHealthCheck: true }), [
             "services.api.healthCheck: expected a health check (defaults.requireHealthCheck is true in this environment), got nothing",
@@ -133,7 +132,7 @@ describe("parseEnvironment", () => {
     it("formats the error with one problem per line", () => {
         const raw = base();
         raw.services.api.replicas = -1;
-        assert.throws(() => parseEnvironment(raw, secretKeys), {
+        assert.throws(() => parseEnvironment(raw, { keys: secretKeys }), {
             name: "ConfigError",
             message: "invalid stack config (1 problem):\n  - services.api.replicas: expected a whole number, 0 or more, got -1",
         });

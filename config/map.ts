@@ -1,0 +1,146 @@
+// The one mapping from a validated environment to Dockyard components. It calls a Factory for each
+// component, so the same code runs three ways: the program creates the components, validation
+// checks every component's arguments with the library's own rules before anything exists, and tests
+// record exactly what each stack key becomes.
+import * as dy from "@dockyard/components";
+import type * as pulumi from "@pulumi/pulumi";
+import * as path from "path";
+import { Environment, ServiceConfig } from "./schema";
+
+/** Makes one component. `at` is where in the stack file its settings come from. */
+export interface Factory {
+    registry(name: string, args: dy.RegistryArgs, at: string): dy.Registry;
+    network(name: string, args: dy.NetworkArgs, at: string): dy.Network;
+    volume(name: string, args: dy.VolumeArgs, at: string): dy.Volume;
+    secret(name: string, args: dy.SecretArgs, at: string): dy.Secret;
+    config(name: string, args: dy.ConfigArgs, at: string): dy.Config;
+    image(name: string, args: dy.ImageArgs, at: string): dy.Image;
+    service(name: string, args: dy.ServiceArgs, at: string): dy.Service;
+}
+
+export interface MapOptions {
+    /** Image contexts in the stack file are relative to this directory. */
+    readonly projectDir: string;
+    /** Image name → reference to deploy instead of building (set by `rollback`). */
+    readonly pins: Readonly<Record<string, string>>;
+    /** The value of a secret config key. */
+    secret(key: string): pulumi.Input<string>;
+}
+
+export interface Mapped {
+    readonly registry?: dy.Registry;
+    readonly networks: Readonly<Record<string, dy.Network>>;
+    readonly volumes: Readonly<Record<string, dy.Volume>>;
+    readonly secrets: Readonly<Record<string, dy.Secret>>;
+    readonly configs: Readonly<Record<string, dy.Config>>;
+    /** A built Image, or the pinned reference a rollback deploys instead. */
+    readonly images: Readonly<Record<string, dy.Image | string>>;
+    readonly services: Readonly<Record<string, dy.Service>>;
+}
+
+/** A reference that is not a local image name: has a registry, tag or digest. */
+export function isImageReference(image: string): boolean {
+    return /[:@/]/.test(image);
+}
+
+/**
+ * A service's settings after the environment's `defaults` section is applied. Only the stack file's
+ * own defaults: the library applies its defaults to whatever is still unset.
+ */
+export function effectiveService(env: Environment, name: string): ServiceConfig {
+    const d = env.defaults;
+    const s = env.services[name];
+    const merge = <T extends object>(a: T | undefined, b: T | undefined) => (a || b ? { ...a, ...b } : undefined);
+    return {
+        ...s,
+        replicas: s.replicas ?? (s.global ? undefined : d.replicas),
+        update: merge(d.update, s.update),
+        rollback: merge(d.rollback, s.rollback),
+        endpointMode: s.endpointMode ?? d.endpointMode,
+        ports: s.ports?.map((p) => ({ ...p, mode: p.mode ?? d.publishMode })),
+        limits: s.limits ?? d.limits,
+        reservations: s.reservations ?? d.reservations,
+        convergeTimeout: s.convergeTimeout ?? d.convergeTimeout,
+    };
+}
+
+const mapValues = <T, U>(o: Readonly<Record<string, T>>, f: (key: string, v: T) => U): Record<string, U> =>
+    Object.fromEntries(Object.entries(o).map(([k, v]) => [k, f(k, v)]));
+
+/** Build every component of an environment with `make`, in dependency order. */
+export function mapEnvironment(env: Environment, opts: MapOptions, make: Factory): Mapped {
+    /** Docker object names get the environment's prefix, so several environments can share an engine. */
+    const named = (name: string) => (env.prefix ? `${env.prefix}-${name}` : name);
+
+    let registry: dy.Registry | undefined;
+    if (env.registry && "external" in env.registry) {
+        const { passwordFromConfig, ...r } = env.registry.external;
+        registry = make.registry(named("registry"), {
+            kind: dy.RegistryKind.External,
+            ...r,
+            password: passwordFromConfig === undefined ? undefined : opts.secret(passwordFromConfig),
+        }, "registry.external");
+    } else if (env.registry) {
+        const { passwordFromConfig, ...r } = env.registry.selfHosted;
+        registry = make.registry(named("registry"), {
+            kind: dy.RegistryKind.SelfHosted,
+            ...r,
+            password: passwordFromConfig === undefined ? undefined : opts.secret(passwordFromConfig),
+        }, "registry.selfHosted");
+    }
+
+    const networks = mapValues(env.networks, (k, n) => make.network(named(k), n, `networks.${k}`));
+    const volumes = mapValues(env.volumes, (k, v) => make.volume(named(k), v, `volumes.${k}`));
+    const secrets = mapValues(env.secrets, (k, s) => make.secret(named(k), { data: opts.secret(s.fromConfig) }, `secrets.${k}`));
+    const configs = mapValues(env.configs, (k, c) => make.config(named(k), { data: c.data }, `configs.${k}`));
+    const images = mapValues(env.images, (k, i): dy.Image | string =>
+        opts.pins[k] ?? make.image(named(k), { ...i, context: path.resolve(opts.projectDir, i.context), registry }, `images.${k}`));
+
+    const services = mapValues(env.services, (name, _raw) => {
+        const { image, env: variables, networks: joins, mounts, secrets: secretRefs, configs: configRefs, ...settings } = effectiveService(env, name);
+        return make.service(named(name), {
+            ...settings,
+            image: image in images ? images[image] : image,
+            env: variables,
+            networks: joins?.map((n) => networks[n]),
+            // Reachable by its short name on its networks whatever the prefix.
+            aliases: env.prefix && joins?.length ? [name] : undefined,
+            mounts: mounts?.map(({ volume, ...m }) => ({ ...m, volume: volume === undefined ? undefined : volumes[volume] })),
+            secrets: secretRefs?.map((ref) =>
+                typeof ref === "string" ? { secret: secrets[ref], target: ref } : { secret: secrets[ref.name], target: ref.target ?? ref.name }),
+            configs: configRefs?.map((c) => ({ config: configs[c.name], target: c.target })),
+            registry,
+        }, `services.${name}`);
+    });
+    return { registry, networks, volumes, secrets, configs, images, services };
+}
+
+/** The factory the program uses: real components. */
+export const components: Factory = {
+    registry: (name, args) => new dy.Registry(name, args),
+    network: (name, args) => new dy.Network(name, args),
+    volume: (name, args) => new dy.Volume(name, args),
+    secret: (name, args) => new dy.Secret(name, args),
+    config: (name, args) => new dy.Config(name, args),
+    image: (name, args) => new dy.Image(name, args),
+    service: (name, args) => new dy.Service(name, args),
+};
+
+/**
+ * A factory that creates nothing: it checks each component's arguments with the library's own
+ * rules and collects every problem under its stack-file path. Returns stand-ins that carry what
+ * later components' checks read (a network's driver, a secret's name).
+ */
+export function checkingFactory(problems: string[]): Factory {
+    const collect = (at: string, found: readonly string[]) => problems.push(...found.map((p) => `${at}.${p}`));
+    const standIn = <T>(fields: object = {}) => fields as unknown as T;
+    return {
+        registry: (name, args, at) => (collect(at, dy.Registry.check(name, args)), standIn()),
+        network: (name, args, at) => (collect(at, dy.Network.check(name, args)), standIn(dy.Network.traits(args))),
+        volume: (name, args, at) => (collect(at, dy.Volume.check(name, args)), standIn()),
+        secret: (name, args, at) => (collect(at, dy.Secret.check(name, args)), standIn({ logicalName: name })),
+        config: (name, args, at) => (collect(at, dy.Config.check(name, args)), standIn()),
+        image: (name, args, at) => (collect(at, dy.Image.check(name, args)), standIn()),
+        service: (name, args, at) => (collect(at, dy.Service.check(name, args)), standIn()),
+    };
+}

@@ -115,6 +115,22 @@ export const LOGIN_SCRIPT = [
     'fi',
 ].join("\n");
 
+/** The plain settings of a self-hosted registry's Service. */
+function registryService(args: SelfHostedRegistryArgs) {
+    const port = args.port ?? Registry.defaultPort;
+    const wget = `wget -q -O /dev/null ${args.tls ? "--no-check-certificate https" : "http"}://127.0.0.1:${port}/ || exit 1`;
+    return {
+        image: args.image ?? "dockyard/registry:2.8.2",
+        ports: [{ target: port, published: port, mode: args.publishMode ?? PublishMode.Ingress }],
+        endpointMode: args.endpointMode,
+        constraints: args.constraints,
+        healthCheck: { command: wget, interval: "5s", timeout: "3s", retries: 3, startPeriod: "5s" },
+        // One registry writes to the volume at a time.
+        update: { order: UpdateOrder.StopFirst },
+        rollback: { order: UpdateOrder.StopFirst },
+    };
+}
+
 /**
  * Where images are pushed and pulled from: an external registry with credentials, or a registry
  * Dockyard runs on the cluster. Pass it to `Image` (push) and `Service` (pull credentials).
@@ -146,6 +162,8 @@ export class Registry extends pulumi.ComponentResource {
         } else {
             const { kind: _k, password: _p, tls: _t, volume: _v, ...settings } = args;
             p.schema(SelfHostedRegistrySettingsSchema, knownPart(settings));
+            // The registry runs as a Service: its settings must make a valid one.
+            if (p.list.length === 0) Service.check(name, registryService(args)).forEach((problem) => p.conflict(`service: ${problem}`));
         }
         return p.list;
     }
@@ -221,22 +239,9 @@ export class Registry extends pulumi.ComponentResource {
                     REGISTRY_HTTP_TLS_KEY: "/run/secrets/tls.key",
                 });
             }
-            const wget = `wget -q -O /dev/null ${args.tls ? "--no-check-certificate https" : "http"}://127.0.0.1:${port}/ || exit 1`;
             this.service = new Service(
                 name,
-                {
-                    image: args.image ?? "dockyard/registry:2.8.2",
-                    env,
-                    secrets,
-                    mounts: [{ volume, target: "/var/lib/registry" }],
-                    ports: [{ target: port, published: port, mode: args.publishMode ?? PublishMode.Ingress }],
-                    endpointMode: args.endpointMode,
-                    constraints: args.constraints,
-                    healthCheck: { command: wget, interval: "5s", timeout: "3s", retries: 3, startPeriod: "5s" },
-                    // One registry writes to the volume at a time.
-                    update: { order: UpdateOrder.StopFirst },
-                    rollback: { order: UpdateOrder.StopFirst },
-                },
+                { ...registryService(args), env, secrets, mounts: [{ volume, target: "/var/lib/registry" }] },
                 { parent: this },
             );
             this.ready = pulumi.all([this.service.serviceId, this.server]).apply(([, s]) => s);

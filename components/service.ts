@@ -1,7 +1,9 @@
+import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import type { Config } from "./config";
+import { CONVERGE_SCRIPT } from "./converge";
 import { Image } from "./image";
 import {
     AbsolutePath,
@@ -24,6 +26,7 @@ import {
     memoryBytes,
     oneOf,
     rejectIfAny,
+    shortHash,
     withDefaults,
 } from "./internal";
 import { Network, NetworkDriver } from "./network";
@@ -238,7 +241,8 @@ export const ServiceSettingsShape = {
     /** @default parallelism 1, delay "5s", monitor "30s", start-first, pause on failure */
     rollback: RolloutPolicySchema.optional(),
     /**
-     * How long `pulumi up` waits for the service to converge before failing the update.
+     * How long `pulumi up` waits for Swarm to report the service converged (its rolling update
+     * completed, every task running and healthy) before failing the update.
      * @default "5m"
      */
     convergeTimeout: Duration.optional(),
@@ -326,6 +330,7 @@ const DEFAULT_UPDATE = {
     failureAction: FailureAction.Rollback,
 } as const;
 const DEFAULT_ROLLBACK = { ...DEFAULT_UPDATE, failureAction: FailureAction.Pause } as const;
+const DEFAULT_CONVERGE_TIMEOUT = "5m";
 const DEFAULT_HEALTH = { interval: "10s", timeout: "5s", retries: 3, startPeriod: "10s" } as const;
 const DEFAULT_RESTART = { condition: RestartCondition.OnFailure, delay: "5s", maxAttempts: 0, window: "0s" } as const;
 
@@ -446,8 +451,10 @@ export function healthcheckSpec(h: HealthCheck) {
 
 /**
  * A Swarm service with safe rollout defaults: start-first rolling updates one task at a time,
- * automatic rollback when new tasks fail, and `pulumi up` waiting for convergence so a failed
- * rollout fails the update.
+ * automatic rollback when new tasks fail, and `pulumi up` waiting until Swarm reports the service
+ * converged (a child `<name>-converged`, global services included), so a failed or rolled-back
+ * rollout fails the update and says why: each failed task's state, error, exit code, last health
+ * checks and log lines.
  *
  * Updated in place (rolling, no replacement): image, env, command, secrets, configs, mounts,
  * networks, ports, health check, resources, placement, labels, replicas, rollout policies.
@@ -474,6 +481,8 @@ export class Service extends pulumi.ComponentResource {
     /** `host:port` for every published port, on the node running the deployment. */
     public readonly endpoints: pulumi.Output<string[]>;
     public readonly service: docker.Service;
+    /** Waits until Swarm reports the service converged after each change; fails the update, saying why, when it does not. */
+    public readonly converged: command.local.Command;
 
     constructor(name: string, args: ServiceArgs, opts?: pulumi.ComponentResourceOptions) {
         super("dockyard:swarm:Service", name, {}, opts);
@@ -492,62 +501,78 @@ export class Service extends pulumi.ComponentResource {
             ...(args.mounts ?? []).flatMap((m) => (m.volume ? [m.volume] : [])),
         ];
 
-        this.service = new docker.Service(
-            childName(name, "service"),
-            {
-                name: args.serviceName ?? name,
-                labels: labelList(name, args.labels),
-                mode: args.global ? { global: true } : { replicated: { replicas: args.replicas ?? 1 } },
-                auth: registry?.serviceAuth,
-                taskSpec: {
-                    containerSpec: {
-                        image,
-                        commands: args.command ? [...args.command] : undefined,
-                        args: args.args ? [...args.args] : undefined,
-                        env: args.env ? { ...args.env } : undefined,
-                        user: args.user,
-                        readOnly: args.readOnlyRootFilesystem ?? false,
-                        secrets: args.secrets?.map((s) => ({
-                            secretId: s.secret.secretId,
-                            secretName: s.secret.secretName,
-                            fileName: `/run/secrets/${s.target ?? s.secret.logicalName}`,
-                            fileUid: s.uid ?? "0",
-                            fileGid: s.gid ?? "0",
-                            fileMode: s.mode ?? 0o444,
-                        })),
-                        configs: args.configs?.map((c) => ({
-                            configId: c.config.configId,
-                            configName: c.config.configName,
-                            fileName: c.target,
-                            fileMode: c.mode ?? 0o444,
-                        })),
-                        mounts: args.mounts?.map(mountSpec),
-                        healthcheck: args.healthCheck && healthcheckSpec(args.healthCheck),
-                    },
-                    networksAdvanceds: args.networks?.map((n) => ({ id: n.networkId, aliases: args.aliases ? [...args.aliases] : undefined })),
-                    restartPolicy: restart,
-                    resources: args.limits || args.reservations
-                        ? { limits: resources(args.limits), reservation: resources(args.reservations) }
-                        : undefined,
-                    placement: args.constraints || args.preferences
-                        ? { constraints: args.constraints ? [...args.constraints] : undefined, prefs: args.preferences ? [...args.preferences] : undefined }
-                        : undefined,
-                },
-                endpointSpec: {
-                    mode: args.endpointMode ?? EndpointMode.Vip,
-                    ports: args.ports?.map((port) => ({
-                        targetPort: port.target,
-                        publishedPort: port.published ?? port.target,
-                        protocol: port.protocol ?? "tcp",
-                        publishMode: port.mode ?? PublishMode.Ingress,
+        const spec: docker.ServiceArgs = {
+            name: args.serviceName ?? name,
+            labels: labelList(name, args.labels),
+            mode: args.global ? { global: true } : { replicated: { replicas: args.replicas ?? 1 } },
+            auth: registry?.serviceAuth,
+            taskSpec: {
+                containerSpec: {
+                    image,
+                    commands: args.command ? [...args.command] : undefined,
+                    args: args.args ? [...args.args] : undefined,
+                    env: args.env ? { ...args.env } : undefined,
+                    user: args.user,
+                    readOnly: args.readOnlyRootFilesystem ?? false,
+                    secrets: args.secrets?.map((s) => ({
+                        secretId: s.secret.secretId,
+                        secretName: s.secret.secretName,
+                        fileName: `/run/secrets/${s.target ?? s.secret.logicalName}`,
+                        fileUid: s.uid ?? "0",
+                        fileGid: s.gid ?? "0",
+                        fileMode: s.mode ?? 0o444,
                     })),
+                    configs: args.configs?.map((c) => ({
+                        configId: c.config.configId,
+                        configName: c.config.configName,
+                        fileName: c.target,
+                        fileMode: c.mode ?? 0o444,
+                    })),
+                    mounts: args.mounts?.map(mountSpec),
+                    healthcheck: args.healthCheck && healthcheckSpec(args.healthCheck),
                 },
-                updateConfig: rollout(args.update, DEFAULT_UPDATE),
-                rollbackConfig: rollout(args.rollback, DEFAULT_ROLLBACK),
-                // The provider cannot wait for global services (it rejects convergeConfig with global mode).
-                convergeConfig: args.global ? undefined : { delay: "2s", timeout: args.convergeTimeout ?? "5m" },
+                networksAdvanceds: args.networks?.map((n) => ({ id: n.networkId, aliases: args.aliases ? [...args.aliases] : undefined })),
+                restartPolicy: restart,
+                resources: args.limits || args.reservations
+                    ? { limits: resources(args.limits), reservation: resources(args.reservations) }
+                    : undefined,
+                placement: args.constraints || args.preferences
+                    ? { constraints: args.constraints ? [...args.constraints] : undefined, prefs: args.preferences ? [...args.preferences] : undefined }
+                    : undefined,
             },
-            { parent: this, dependsOn: deps },
+            endpointSpec: {
+                mode: args.endpointMode ?? EndpointMode.Vip,
+                ports: args.ports?.map((port) => ({
+                    targetPort: port.target,
+                    publishedPort: port.published ?? port.target,
+                    protocol: port.protocol ?? "tcp",
+                    publishMode: port.mode ?? PublishMode.Ingress,
+                })),
+            },
+            updateConfig: rollout(args.update, DEFAULT_UPDATE),
+            rollbackConfig: rollout(args.rollback, DEFAULT_ROLLBACK),
+        };
+        this.service = new docker.Service(childName(name, "service"), spec, { parent: this, dependsOn: deps });
+
+        // The provider's own wait (convergeConfig) counts running tasks, which passes in the middle
+        // of a start-first rollout and cannot watch global services; and it deletes a service that
+        // fails its first convergence, taking the reason with it. Swarm's own word instead: the
+        // update status and the tasks, asked again after every change of the spec.
+        this.converged = new command.local.Command(
+            childName(name, "converged"),
+            {
+                create: 'node -e "$DOCKYARD_SCRIPT"',
+                environment: {
+                    DOCKYARD_SCRIPT: CONVERGE_SCRIPT,
+                    SERVICE_ID: this.service.id,
+                    SERVICE_NAME: this.service.name,
+                    TIMEOUT: args.convergeTimeout ?? DEFAULT_CONVERGE_TIMEOUT,
+                    // Any change of the spec changes this, so the wait runs again after every update.
+                    SPEC: pulumi.unsecret(pulumi.jsonStringify(spec).apply((j) => shortHash([j], 16))),
+                },
+                logging: "stderr",
+            },
+            { parent: this, dependsOn: [this.service] },
         );
 
         this.serviceName = this.service.name;

@@ -7,7 +7,7 @@ import * as path from "path";
 import { parseArgs } from "util";
 import { ENVIRONMENT_KEY, PINS_KEY as PINS_CONFIG_KEY } from "../config/load";
 import { renderMarkdown, review, PreviewJson } from "./report";
-import { Release, appendRelease, describeChanges, lockStack, readReleases, rollbackTarget, stateDir } from "./releases";
+import { Release, appendRelease, describeChanges, lockStack, readReleases, rollbackHistory, rollbackTarget, stateDir } from "./releases";
 
 export const PROJECT_DIR = path.resolve(__dirname, "..");
 // Stack config keys, as the CLI names them (`<project>:<key>`).
@@ -24,9 +24,11 @@ Commands:
   deploy <stack>     pulumi up, then record the release (number, time, git sha, images, config).
       --plan <file>    apply exactly the reviewed plan; refused if the stack or code changed since
   releases <stack>   List recorded releases: number, time, result, images, what changed.
-  rollback <stack>   Return to the last successful release before the current one.
-      --to <n>         return to release n instead
-      --yes            apply without showing the preview first
+  rollback <stack>   Return to the last successful release deployed before the one running now,
+                     skipping releases that were rolled back from (so a second rollback goes
+                     further back).
+      --to <n>         return to release n instead (a release that was rolled back from needs --yes)
+      --yes            apply without showing the preview first, and without asking
   --help             this text
 
 Releases and locks live in .dockyard/ (or $DOCKYARD_RELEASES_DIR, e.g. a shared directory when
@@ -144,11 +146,25 @@ export async function deployCommand(stackName: string, opts: { plan?: string }):
 export function releasesText(stackName: string): string {
     const releases = readReleases(PROJECT_DIR, stackName);
     if (releases.length === 0) return `No releases recorded for ${stackName}.\n`;
-    const rows = releases.map((r, i) => {
+    const { current, rolledBackFrom } = rollbackHistory(releases);
+    const rows = releases.flatMap((r, i) => {
         const images = [...new Set(Object.values(r.manifest).map((s) => s.image.replace(/@sha256:([0-9a-f]{12})[0-9a-f]+/, "@sha256:$1")))].join(" ");
-        return `${String(r.number).padEnd(4)} ${r.time.slice(0, 19).replace("T", " ")}  ${r.result.padEnd(9)} ${r.kind.padEnd(14)} ${(r.gitSha ?? "-").padEnd(12)}  ${describeChanges(releases[i - 1], r)}  ${images}`;
+        const notes = [r.number === current?.number ? "running now" : "", rolledBackFrom.has(r.number) ? "rolled back from" : ""].filter(Boolean).join(", ");
+        const row = `${String(r.number).padEnd(4)} ${r.time.slice(0, 19).replace("T", " ")}  ${r.result.padEnd(9)} ${r.kind.padEnd(14)} ${(r.gitSha ?? "-").padEnd(12)}  ${describeChanges(releases[i - 1], r)}  ${images}${notes ? `  (${notes})` : ""}`;
+        // A failed release says why, from the engine's own record of its tasks.
+        const why = r.result === "failed" && r.message ? r.message.split("\n").map((l) => `       ${l}`) : [];
+        return [row, ...why];
     });
     return [`#    time                 result    kind           git sha       changes  images`, ...rows].join("\n") + "\n";
+}
+
+/** Ask on the terminal; without one, refuse and say what to pass. */
+async function confirm(question: string, refusal: string): Promise<void> {
+    if (!process.stdin.isTTY) throw new UsageError(refusal);
+    const rl = (await import("readline")).createInterface({ input: process.stdin, output: process.stdout });
+    const answer = await new Promise<string>((resolve) => rl.question(`${question} [y/N] `, resolve));
+    rl.close();
+    if (!/^y(es)?$/i.test(answer.trim())) throw new UsageError("not confirmed; nothing was changed");
 }
 
 function imageAvailable(ref: string): boolean {
@@ -166,7 +182,14 @@ function imageAvailable(ref: string): boolean {
 export async function rollbackCommand(stackName: string, opts: { to?: number; yes?: boolean }): Promise<number> {
     const lock = lockStack(PROJECT_DIR, stackName, "rollback");
     try {
-        const target = rollbackTarget(readReleases(PROJECT_DIR, stackName), opts.to);
+        const releases = readReleases(PROJECT_DIR, stackName);
+        const target = rollbackTarget(releases, opts.to);
+        if (rollbackHistory(releases).rolledBackFrom.has(target.number) && !opts.yes) {
+            await confirm(
+                `release ${target.number} of ${stackName} was rolled back from before. Deploy it again?`,
+                `release ${target.number} was rolled back from before; pass --yes to deploy it again anyway`,
+            );
+        }
         const missing = [...new Set([...Object.values(target.images), ...Object.values(target.manifest).map((s) => s.image)])].filter((ref) => !imageAvailable(ref));
         if (missing.length) {
             throw new Error(`release ${target.number} cannot be restored: its image${missing.length > 1 ? "s are" : " is"} no longer available: ${missing.join(", ")}`);

@@ -51,18 +51,49 @@ export function appendRelease(projectDir: string, stack: string, release: Omit<R
     return record;
 }
 
-/** The release `rollback` returns to: `to`, or the last successful one before the current. */
+const ROLLBACK_KIND = /^rollback to (\d+)$/;
+
+/** The release whose code a release runs: itself for a deploy, the target for `rollback to <n>`. */
+export function originOf(releases: readonly Release[], r: Release): Release {
+    const m = ROLLBACK_KIND.exec(r.kind);
+    const target = m ? releases.find((x) => x.number === Number(m[1])) : undefined;
+    return target && target.number < r.number ? originOf(releases, target) : r;
+}
+
+/** What each release means for rollbacks: which is deployed now and which were rolled back from. */
+export function rollbackHistory(releases: readonly Release[]): { current?: Release; rolledBackFrom: ReadonlySet<number> } {
+    const rolledBackFrom = new Set<number>();
+    let current: Release | undefined;
+    for (const r of releases) {
+        if (r.result !== "succeeded") continue;
+        // A successful rollback leaves the release that was running before it: it was rolled back from.
+        if (ROLLBACK_KIND.test(r.kind) && current) rolledBackFrom.add(originOf(releases, current).number);
+        current = r;
+    }
+    return { current: current && originOf(releases, current), rolledBackFrom };
+}
+
+/**
+ * The release `rollback` returns to: `to`, or else the last successful release deployed before the
+ * one running now, skipping every release that was rolled back from (so rolling back twice goes
+ * further back, never forward to a release that was left).
+ */
 export function rollbackTarget(releases: readonly Release[], to?: number): Release {
     if (releases.length === 0) throw new Error("no releases are recorded for this stack yet; deploy one with `deploy` first");
     if (to !== undefined) {
         const hit = releases.find((r) => r.number === to);
         if (!hit) throw new Error(`release ${to} does not exist; recorded releases: ${releases.map((r) => r.number).join(", ")}`);
         if (hit.result !== "succeeded") throw new Error(`release ${to} failed when it was deployed; pick a successful one (see \`releases\`)`);
-        return hit;
+        return originOf(releases, hit);
     }
-    const current = [...releases].reverse().find((r) => r.result === "succeeded");
-    const before = current && [...releases].reverse().find((r) => r.result === "succeeded" && r.number < current.number && !sameAs(r, current));
-    if (!before) throw new Error("there is no successful release before the current one to roll back to");
+    const { current, rolledBackFrom } = rollbackHistory(releases);
+    const before = current && [...releases].reverse().find((r) =>
+        r.result === "succeeded" && !ROLLBACK_KIND.test(r.kind) && r.number < current.number && !rolledBackFrom.has(r.number) && !sameAs(r, current));
+    if (!before) {
+        throw new Error(current
+            ? `there is no successful release before release ${current.number} (running now) that was not rolled back from; see \`releases\``
+            : "no release has succeeded yet, so there is nothing to roll back to");
+    }
     return before;
 }
 

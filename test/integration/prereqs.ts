@@ -79,14 +79,18 @@ export interface Sandbox {
     cleanup(): void;
 }
 
-export function sandbox(files: Record<string, string>, stack = "it"): Sandbox {
+/**
+ * A directory with the given files, its own file backend and passphrase. It uses this project's
+ * node_modules unless `ownModules` (a project that installs its own).
+ */
+export function sandbox(files: Record<string, string>, stack = "it", opts: { ownModules?: boolean } = {}): Sandbox {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dockyard-it-"));
     fs.mkdirSync(path.join(dir, "state"));
     for (const [name, content] of Object.entries(files)) {
         fs.mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
         fs.writeFileSync(path.join(dir, name), content);
     }
-    if (!fs.existsSync(path.join(dir, "node_modules"))) fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"));
+    if (!opts.ownModules && !fs.existsSync(path.join(dir, "node_modules"))) fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"));
     const env: NodeJS.ProcessEnv = {
         ...process.env,
         PULUMI_BACKEND_URL: `file://${path.join(dir, "state")}`,
@@ -162,7 +166,10 @@ export function projectSandbox(prefix: string, ports: { web: number; registry: n
         fs.cpSync(path.join(ROOT, item), path.join(box.dir, item), { recursive: true });
     }
     fs.mkdirSync(path.join(box.dir, "stacks"));
-    fs.copyFileSync(path.join(ROOT, "stacks/Pulumi.dev.yaml"), path.join(box.dir, "stacks/Pulumi.it.yaml"));
+    // Only the environment: never this clone's own encryption salt or secrets, which `npm run setup`
+    // adds to stacks/Pulumi.dev.yaml and which the sandbox's passphrase could not decrypt.
+    const dev = yaml.load(fs.readFileSync(path.join(ROOT, "stacks/Pulumi.dev.yaml"), "utf8")) as any;
+    fs.writeFileSync(path.join(box.dir, "stacks/Pulumi.it.yaml"), yaml.dump({ config: { "dockyard:environment": dev.config["dockyard:environment"] } }));
     editEnvironment(box, (env) => {
         env.prefix = prefix;
         env.registry.selfHosted.port = ports.registry;

@@ -72,7 +72,8 @@ describe("program", function () {
                 "dockyard:swarm:Secret": 1,
                 "docker:index/secret:Secret": 1,
                 "dockyard:image:Image": 1,
-                "command:local:Command": 2,
+                // app-build, app-prune, and a convergence wait per service
+                "command:local:Command": 5,
             });
         });
 
@@ -120,7 +121,7 @@ describe("program", function () {
                 tests: ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/healthz"],
                 interval: "2s", timeout: "2s", retries: 3, startPeriod: "2s",
             });
-            assert.deepStrictEqual(web.convergeConfig, { delay: "2s", timeout: "2m" });
+            assert.strictEqual(one("command:local:Command", "web-converged").inputs.environment.TIMEOUT, "2m");
         });
 
         it("mounts the kv volume and keeps it on destroy", () => {
@@ -173,7 +174,7 @@ describe("program", function () {
 
         it("deploys the pinned digest and builds nothing", async () => {
             assert.deepStrictEqual(ofType("dockyard:image:Image"), []);
-            assert.deepStrictEqual(ofType("command:local:Command"), []);
+            assert.deepStrictEqual(ofType("command:local:Command").map((c) => c.name).sort(), ["kv-converged", "registry-converged", "web-converged"]);
             assert.strictEqual(service("web").inputs.taskSpec.containerSpec.image, PINNED);
             assert.strictEqual(service("kv").inputs.taskSpec.containerSpec.image, PINNED);
             assert.deepStrictEqual(await valueOf(program.imageRefs.app), PINNED);
@@ -215,7 +216,7 @@ describe("program", function () {
             });
 
             it("logs in to the external registry and builds, and runs no registry of its own", () => {
-                assert.deepStrictEqual(ofType("command:local:Command").map((c) => c.name).sort(), ["app-build", "app-prune", "registry-login"]);
+                assert.deepStrictEqual(ofType("command:local:Command").map((c) => c.name).sort(), ["app-build", "app-prune", "kv-converged", "registry-login", "web-converged"]);
                 assert.deepStrictEqual(ofType("dockyard:swarm:Service").map((s) => s.name).sort(), ["kv", "web"]);
                 const login = one("command:local:Command", "registry-login");
                 // The password makes the whole environment secret.

@@ -12,7 +12,7 @@ describe("README example", () => {
         const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
         const code = /```ts\n([\s\S]*?)```/.exec(readme)![1];
         const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "readme-")), "example.ts");
-        fs.writeFileSync(file, code.replace('from "./components"', `from ${JSON.stringify(path.join(ROOT, "components"))}`)
+        fs.writeFileSync(file, code.replace('from "@dockyard/components"', `from ${JSON.stringify(path.join(ROOT, "components"))}`)
             .replace('from "@pulumi/pulumi"', `from ${JSON.stringify(path.dirname(require.resolve("@pulumi/pulumi/package.json")))}`)
             .replace('"./app"', JSON.stringify(path.join(ROOT, "app"))));
         resetRecorder();

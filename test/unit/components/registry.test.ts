@@ -130,11 +130,11 @@ describe("Registry", () => {
             assert.deepStrictEqual(childrenOf(component.urn), ["dockyard:swarm:Service reg", "dockyard:volume:Volume reg-data"]);
             const svcComponent = one("dockyard:swarm:Service", "reg");
             assert.strictEqual(service.parent, svcComponent.urn);
-            assert.deepStrictEqual(childrenOf(svcComponent.urn), [`${DOCKER_SERVICE} reg-service`]);
+            assert.deepStrictEqual(childrenOf(svcComponent.urn), [`${COMMAND} reg-converged`, `${DOCKER_SERVICE} reg-service`]);
             const volume = one("docker:index/volume:Volume", "reg-data-volume");
             assert.deepStrictEqual([volume.inputs.name, volume.retainOnDelete, volume.protect], ["reg-data", true, false]);
             assert.deepStrictEqual(registered().map((x) => x.type).sort(), [
-                DOCKER_SERVICE, "docker:index/volume:Volume", REGISTRY, "dockyard:swarm:Service", "dockyard:volume:Volume",
+                COMMAND, DOCKER_SERVICE, "docker:index/volume:Volume", REGISTRY, "dockyard:swarm:Service", "dockyard:volume:Volume",
             ]);
 
             const spec = service.inputs;

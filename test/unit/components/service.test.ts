@@ -32,12 +32,28 @@ describe("Service", () => {
     }
 
     describe("defaults", () => {
-        it("creates exactly one Docker service, parented to the component", async () => {
+        it("creates one Docker service and the wait for its convergence, parented to the component", async () => {
             const { component, child } = await build("web", { image: "nginx@sha256:abc" });
-            assert.deepStrictEqual(childrenOf(component.urn), [`${DOCKER_SERVICE} web-service`]);
+            assert.deepStrictEqual(childrenOf(component.urn), ["command:local:Command web-converged", `${DOCKER_SERVICE} web-service`]);
             assert.strictEqual(child.parent, component.urn);
-            assert.deepStrictEqual(registered().map((r) => `${r.type} ${r.name}`), ["dockyard:swarm:Service web", `${DOCKER_SERVICE} web-service`]);
+            assert.deepStrictEqual(registered().map((r) => `${r.type} ${r.name}`), ["dockyard:swarm:Service web", `${DOCKER_SERVICE} web-service`, "command:local:Command web-converged"]);
             assert.deepStrictEqual(child.dependencies, []);
+        });
+
+        it("waits for Swarm's own word on convergence after every change of the spec, instead of the provider's check", async () => {
+            const { child, spec } = await build("web", { image: "nginx@sha256:abc" });
+            assert.strictEqual("convergeConfig" in spec, false);
+            const wait = one("command:local:Command", "web-converged");
+            assert.deepStrictEqual(wait.dependencies, [child.urn]);
+            assert.strictEqual(wait.inputs.create, 'node -e "$DOCKYARD_SCRIPT"');
+            const { DOCKYARD_SCRIPT, SPEC, ...rest } = wait.inputs.environment;
+            assert.deepStrictEqual(rest, { SERVICE_ID: "web-service-id", SERVICE_NAME: "web", TIMEOUT: "5m" });
+            assert.match(DOCKYARD_SCRIPT, /^\(function waitForService\(\) \{/);
+            assert.match(SPEC, /^[0-9a-f]{16}$/);
+            // A different spec gives a different SPEC, which runs the wait again.
+            resetRecorder();
+            await build("web2", { image: "nginx@sha256:abd" });
+            assert.notStrictEqual(one("command:local:Command", "web2-converged").inputs.environment.SPEC, SPEC);
         });
 
         it("applies the safe defaults and sends nothing that was not asked for", async () => {
@@ -53,7 +69,6 @@ describe("Service", () => {
                 endpointSpec: { mode: "vip" },
                 updateConfig: UPDATE_DEFAULTS,
                 rollbackConfig: ROLLBACK_DEFAULTS,
-                convergeConfig: { delay: "2s", timeout: "5m" },
             });
             for (const key of ["commands", "args", "env", "healthcheck", "secrets", "configs", "mounts", "user"]) {
                 assert.strictEqual(key in spec.taskSpec.containerSpec, false, `containerSpec.${key} is absent`);
@@ -250,7 +265,7 @@ describe("Service", () => {
             assert.deepStrictEqual(spec.updateConfig, { ...UPDATE_DEFAULTS, parallelism: 2, maxFailureRatio: "0.25", order: "stop-first" });
             assert.deepStrictEqual(spec.rollbackConfig, { ...ROLLBACK_DEFAULTS, parallelism: 0, failureAction: "continue", delay: "1s" });
             assert.deepStrictEqual(spec.taskSpec.restartPolicy, { condition: "any", delay: "5s", maxAttempts: 3, window: "2m" });
-            assert.deepStrictEqual(spec.convergeConfig, { delay: "2s", timeout: "1m" });
+            assert.strictEqual(one("command:local:Command", "web-converged").inputs.environment.TIMEOUT, "1m");
         });
     });
 

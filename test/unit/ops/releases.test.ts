@@ -2,11 +2,11 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { Release, appendRelease, describeChanges, lockStack, readReleases, rollbackTarget } from "../../../ops/releases";
+import { Release, appendRelease, describeChanges, lockStack, readReleases, rollbackHistory, rollbackTarget } from "../../../ops/releases";
 
-function rel(number: number, result: Release["result"], web: string, kv = "kv1"): Release {
+function rel(number: number, result: Release["result"], web: string, kv = "kv1", kind = "deploy"): Release {
     return {
-        number, result, time: `2026-11-22T10:0${number}:00.000Z`, kind: "deploy", images: { app: web }, environment: {},
+        number, result, time: `2026-11-22T10:0${number}:00.000Z`, kind, images: { app: web }, environment: {},
         manifest: { web: { image: web, specHash: "a" }, kv: { image: kv, specHash: "b" } },
     };
 }
@@ -33,7 +33,7 @@ describe("release records", () => {
     it("rolls back to the last successful release that differs from the current one", () => {
         const releases = [rel(1, "succeeded", "w1"), rel(2, "succeeded", "w2"), rel(3, "failed", "w3")];
         assert.strictEqual(rollbackTarget(releases).number, 1);
-        // After a rollback to 1 the current release runs w1, so the previous different one is 2.
+        // A new deploy of w1's code is a release of its own: the one before it is 2.
         assert.strictEqual(rollbackTarget([...releases, rel(4, "succeeded", "w1")]).number, 2);
         assert.strictEqual(rollbackTarget(releases, 2).number, 2);
     });
@@ -42,8 +42,41 @@ describe("release records", () => {
         const releases = [rel(1, "succeeded", "w1"), rel(2, "failed", "w2")];
         assert.throws(() => rollbackTarget(releases, 7), { message: "release 7 does not exist; recorded releases: 1, 2" });
         assert.throws(() => rollbackTarget(releases, 2), { message: "release 2 failed when it was deployed; pick a successful one (see `releases`)" });
-        assert.throws(() => rollbackTarget(releases), { message: "there is no successful release before the current one to roll back to" });
+        assert.throws(() => rollbackTarget(releases), { message: "there is no successful release before release 1 (running now) that was not rolled back from; see `releases`" });
+        assert.throws(() => rollbackTarget([rel(1, "failed", "w1")]), { message: "no release has succeeded yet, so there is nothing to roll back to" });
         assert.throws(() => rollbackTarget([]), { message: "no releases are recorded for this stack yet; deploy one with `deploy` first" });
+    });
+
+    describe("rollback target over release histories", () => {
+        // [history as "number:result:image[:rollback to n]", the target of a plain rollback, or the error]
+        const d = (n: number, image: string) => rel(n, "succeeded", image);
+        const f = (n: number, image: string) => rel(n, "failed", image);
+        const rb = (n: number, to: number, image: string, result: Release["result"] = "succeeded") => rel(n, result, image, "kv1", `rollback to ${to}`);
+        const table: Array<[string, Release[], number | string]> = [
+            ["1, 2, 3: back to 2", [d(1, "w1"), d(2, "w2"), d(3, "w3")], 2],
+            ["1, 2, 3, rolled back to 2: a second rollback goes to 1, never forward to 3", [d(1, "w1"), d(2, "w2"), d(3, "w3"), rb(4, 2, "w2")], 1],
+            ["... and a third has nowhere to go", [d(1, "w1"), d(2, "w2"), d(3, "w3"), rb(4, 2, "w2"), rb(5, 1, "w1")], "there is no successful release before release 1 (running now) that was not rolled back from; see `releases`"],
+            ["a failed release is skipped: 1, 2, 3 failed → 1", [d(1, "w1"), d(2, "w2"), f(3, "w3")], 1],
+            ["a failed rollback changes nothing: 1, 2, 3, rollback to 2 failed → 2", [d(1, "w1"), d(2, "w2"), d(3, "w3"), rb(4, 2, "w2", "failed")], 2],
+            ["a deploy after a rollback starts afresh: 1, 2, 3, rb→2, deploy 5 → 2 (3 stays rolled back from)", [d(1, "w1"), d(2, "w2"), d(3, "w3"), rb(4, 2, "w2"), d(5, "w5")], 2],
+            ["the same code as now is no rollback: 1, 2, 3 (same as 2) → 1", [d(1, "w1"), d(2, "w2"), d(3, "w2")], 1],
+            ["rolled back to 1 with --to, then again: nothing before 1", [d(1, "w1"), d(2, "w2"), rb(3, 1, "w1")], "there is no successful release before release 1 (running now) that was not rolled back from; see `releases`"],
+            ["after rb→1 and a new deploy 4, a rollback goes to 1, skipping 2 that was rolled back from", [d(1, "w1"), d(2, "w2"), rb(3, 1, "w1"), d(4, "w4")], 1],
+        ];
+        for (const [what, history, expected] of table) {
+            it(what, () => {
+                if (typeof expected === "number") assert.strictEqual(rollbackTarget(history).number, expected);
+                else assert.throws(() => rollbackTarget(history), { message: expected });
+            });
+        }
+
+        it("lists which releases were rolled back from", () => {
+            assert.deepStrictEqual([...rollbackHistory([d(1, "w1"), d(2, "w2"), d(3, "w3"), rb(4, 2, "w2"), rb(5, 1, "w1")]).rolledBackFrom].sort(), [2, 3]);
+        });
+
+        it("--to a rollback release means the release it restored", () => {
+            assert.strictEqual(rollbackTarget([d(1, "w1"), d(2, "w2"), rb(3, 1, "w1"), d(4, "w4")], 3).number, 1);
+        });
     });
 
     it("describes what changed between releases", () => {

@@ -1,0 +1,128 @@
+// Waiting for a Swarm service to converge, by Swarm's own word, and saying why when it does not.
+//
+// `waitForService` runs in its own Node.js process (a `command.local.Command`, so it shows in
+// previews and runs wherever the deploy runs, against whatever DOCKER_HOST points at). It asks the
+// engine, through the docker CLI, for the service's update status and its tasks, every half second:
+// - a rolling update has converged when Swarm reports its update status `completed`;
+// - a new service (or a change that starts no rollout) when every task it wants is running, which
+//   for a task with a health check means healthy;
+// - it has failed when Swarm pauses or rolls the update back, when tasks keep failing, when no node
+//   can take a task, or when the timeout passes.
+// On failure it prints, per task, the state and error, exit code, last health-check results and the
+// last lines of the task's log, and exits 1, which fails `pulumi up`.
+//
+// The function is shipped as its source text (`CONVERGE_SCRIPT`): it must use nothing from outside
+// its own body.
+
+/* eslint-disable */
+export function waitForService(): void {
+    const { execFileSync } = require("child_process") as typeof import("child_process");
+    const env = process.env;
+    const id = env.SERVICE_ID ?? "";
+    const name = env.SERVICE_NAME ?? id;
+    const units: Record<string, number> = { ns: 1e-6, us: 1e-3, "µs": 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+    const ms = (d: string) => [...d.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)].reduce((t, m) => t + Number(m[1]) * units[m[2]], 0);
+    const timeout = ms(env.TIMEOUT || "5m");
+    const started = Date.now();
+
+    const docker = (args: string[], timeoutMs = 20_000): string => {
+        try {
+            return execFileSync("docker", args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 });
+        } catch (e: any) {
+            throw new Error(`\`docker ${args.join(" ")}\` failed: ${String(e.stderr || e.message).trim().split("\n")[0]}`);
+        }
+    };
+    const json = (args: string[]) => JSON.parse(docker(args));
+    const sleep = (n: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, n);
+
+    const service = () => json(["service", "inspect", id])[0];
+    const tasks = (): any[] => {
+        const ids = docker(["service", "ps", "-q", "--no-trunc", id]).split("\n").filter(Boolean);
+        return ids.length ? json(["inspect", "--type", "task", ...ids]) : [];
+    };
+    const short = (s: string, n = 200) => (s.length > n ? `${s.slice(0, n)}...` : s);
+
+    /** Everything the engine knows about why a task is not running, in a few lines. */
+    const explain = (t: any): string[] => {
+        const st = t.Status ?? {};
+        const out = [`task ${name}.${t.Slot ?? t.NodeID?.slice(0, 12) ?? ""} (${String(t.ID).slice(0, 12)}): ${st.State}${st.Err ? `: ${st.Err}` : st.Message ? ` (${st.Message})` : ""}`];
+        const code = st.ContainerStatus?.ExitCode;
+        if (code !== undefined && code !== 0 && st.State !== "running") out.push(`  exit code ${code}`);
+        const container = st.ContainerStatus?.ContainerID;
+        if (container) {
+            try {
+                const c = json(["container", "inspect", container])[0];
+                const health = (c.State?.Health?.Log ?? []).slice(-3);
+                for (const h of health) out.push(`  health check exited ${h.ExitCode}: ${short(String(h.Output ?? "").trim().replace(/\s+/g, " ")) || "(no output)"}`);
+            } catch {
+                // The container is on another node or already gone: the task's own record has to do.
+            }
+        }
+        try {
+            const log = docker(["service", "logs", "--raw", "--tail", "5", String(t.ID)], 5000).trim().split("\n").filter(Boolean);
+            if (log.length) out.push("  last log lines:", ...log.map((l) => `    ${short(l)}`));
+        } catch {
+            // No logs for tasks that never started.
+        }
+        return out;
+    };
+
+    const fail = (reason: string, culprits: any[]): never => {
+        const lines = [`dockyard: service ${name} did not converge: ${reason}`];
+        for (const t of culprits.slice(0, 3)) lines.push(...explain(t).map((l) => `  ${l}`));
+        process.stderr.write(lines.join("\n") + "\n");
+        process.exit(1);
+    };
+
+    // The update status at the start belongs to an earlier rollout when it began before the last
+    // change to the service; any other status (now or later) is this change's rollout.
+    const first = service();
+    const stale = first.UpdateStatus && Date.parse(first.UpdateStatus.StartedAt) < Date.parse(first.UpdatedAt) - 1000 ? first.UpdateStatus.StartedAt : undefined;
+    // A task runs the current version when its spec is the service's task template (Docker fills
+    // in the template's default runtime, which tasks do not repeat).
+    const specOf = (spec: any) => JSON.stringify({ ...spec, Runtime: undefined });
+
+    let pendingSince = 0;
+    for (;;) {
+        const svc = service();
+        const template = specOf(svc.Spec.TaskTemplate);
+        const current = tasks().filter((t) => specOf(t.Spec) === template).sort((a, b) => Date.parse(b.UpdatedAt) - Date.parse(a.UpdatedAt));
+        const failed = current.filter((t) => ["failed", "rejected"].includes(t.Status?.State) || (t.Status?.State === "shutdown" && t.Status?.Err));
+        const wanted = current.filter((t) => t.DesiredState === "running");
+        const running = wanted.filter((t) => t.Status?.State === "running");
+        const update = svc.UpdateStatus && svc.UpdateStatus.StartedAt !== stale ? svc.UpdateStatus : undefined;
+        const replicas: number | undefined = svc.Spec?.Mode?.Replicated?.Replicas;
+
+        if (update && update.State !== "updating" && update.State !== "completed") {
+            const what: Record<string, string> = {
+                paused: "Swarm paused the update",
+                rollback_started: "Swarm is rolling the update back",
+                rollback_paused: "Swarm paused the rollback of the update",
+                rollback_completed: "Swarm rolled the update back",
+            };
+            // The failed tasks are those of the new version, which the rollback replaced.
+            const newer = tasks().filter((t) => specOf(t.Spec) !== template && ["failed", "rejected", "shutdown"].includes(t.Status?.State) && (t.Status?.Err || t.Status?.ContainerStatus?.ExitCode))
+                .sort((a, b) => Date.parse(b.UpdatedAt) - Date.parse(a.UpdatedAt));
+            fail(`${what[update.State] ?? `update ${update.State}`}${update.Message ? ` (${update.Message})` : ""}`, newer.length ? newer : failed);
+        }
+        // Replicated: as many running tasks as replicas. Global: every task it wants, running.
+        const allRunning = replicas === undefined ? wanted.length > 0 && running.length === wanted.length : running.length >= replicas;
+        if (allRunning && (!update || update.State === "completed")) process.exit(0);
+
+        // No node can take a task: that will not change by waiting (a constraint, a busy host port).
+        const stuck = wanted.filter((t) => t.Status?.State === "pending" && /no suitable node/.test(t.Status?.Err ?? ""));
+        if (stuck.length) {
+            pendingSince ||= Date.now();
+            if (Date.now() - pendingSince > 3000) fail(`no node can run it: ${stuck[0].Status.Err}`, stuck);
+        } else pendingSince = 0;
+        if (!update && failed.length >= 3 && running.length === 0) fail(`${failed.length} tasks failed and none is running`, failed);
+        if (Date.now() - started > timeout) {
+            fail(`not converged after ${env.TIMEOUT}: ${running.length} of ${replicas ?? wanted.length} tasks running${update ? `, update ${update.State}` : ""}`,
+                failed.length ? failed : wanted.filter((t) => t.Status?.State !== "running"));
+        }
+        sleep(500);
+    }
+}
+
+/** `node -e` source that runs `waitForService`. */
+export const CONVERGE_SCRIPT = `(${waitForService.toString()})()`;

@@ -225,11 +225,13 @@ export async function main(argv: string[]): Promise<number> {
     if (command === "import") {
         if (!stack) throw new UsageError("import: name the Compose file, e.g. `import compose.yaml --stack shop`");
         if (!values.stack) throw new UsageError("import: name the stack to write with --stack <name>");
+        // npm runs scripts in the project directory; paths are the caller's.
+        const here = (f: string) => path.resolve(process.env.INIT_CWD ?? process.cwd(), f);
         return importCompose({
-            files: [stack, ...(values.file ?? []), ...positionals.slice(2)],
+            files: [stack, ...(values.file ?? []), ...positionals.slice(2)].map(here),
             stack: values.stack,
             projectDir: PROJECT_DIR,
-            out: values.out,
+            out: values.out && here(values.out),
             allowUnsupported: values["allow-unsupported"],
             setSecrets: values["set-secrets"],
             force: values.force,

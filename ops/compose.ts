@@ -188,11 +188,11 @@ export function mapCompose(doc: Obj, opts: MapOptions): ComposeImport {
         c.warn("(stack name)", `${JSON.stringify(opts.stack)} cannot be the Docker object prefix (up to 20 lower-case letters, digits or '-'); objects are not prefixed`);
     } else env.prefix = opts.stack;
 
-    // External objects are reported once and left out, with every reference to them.
+    // External objects (and configs that cannot be read) are reported once and left out, with every reference to them.
     const skipped = { networks: new Set<string>(), volumes: new Set<string>(), secrets: new Set<string>(), configs: new Set<string>() };
     const notImported = (kind: keyof typeof skipped, name: string, at: string): boolean => {
         if (!skipped[kind].has(name)) return false;
-        c.error(at, `refers to the external ${kind.slice(0, -1)} ${JSON.stringify(name)}, which is not imported (see ${kind}.${name})`);
+        c.error(at, `refers to the ${kind.slice(0, -1)} ${JSON.stringify(name)}, which is not imported (see ${kind}.${name})`);
         return true;
     };
 
@@ -292,12 +292,16 @@ export function mapCompose(doc: Obj, opts: MapOptions): ComposeImport {
             if (at >= 0) {
                 const variable = marker.slice(at + 1).join("/");
                 const value = opts.env[variable];
-                if (value === undefined) c.error(`${base}.environment`, `the variable ${variable} is not set`);
+                if (value === undefined) {
+                    skipped.configs.add(name);
+                    c.error(`${base}.environment`, `the variable ${variable} is not set`);
+                }
                 else configs[name] = { data: value };
             } else {
                 try {
                     configs[name] = { data: opts.readFile(cf.file) };
                 } catch (e) {
+                    skipped.configs.add(name);
                     c.error(`${base}.file`, `cannot read ${cf.file}: ${(e as Error).message}`);
                 }
             }

@@ -145,9 +145,10 @@ export function importCompose(o: ImportOptions): ImportOutcome {
     }
     for (const f of findings) log(findingLine(f));
     const final: ComposeImport = { ...result, findings };
-    // The stack must be one Dockyard accepts (secret keys are set afterwards, so not checked here).
+    // The stack must be one Dockyard accepts (its secret keys are set afterwards, as secrets).
     try {
-        parseEnvironment(JSON.parse(JSON.stringify(result.environment)));
+        const keys = new Set(result.secrets.map((s) => s.key));
+        parseEnvironment(JSON.parse(JSON.stringify(result.environment)), { isSecret: (k) => (keys.has(k) ? true : undefined) });
     } catch (e) {
         if (!(e instanceof ConfigError)) throw e;
         for (const p of e.problems) log(`invalid: ${p}`);

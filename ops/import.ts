@@ -141,6 +141,9 @@ export function importCompose(o: ImportOptions): ImportOutcome {
     }
     for (const s of result.secrets) {
         if ("file" in s.from && !fs.existsSync(s.from.file)) findings.push({ path: `secrets.${s.secret}.file`, severity: "error", why: `the file ${s.from.file} does not exist` });
+        else if ("file" in s.from && fs.readFileSync(s.from.file, "utf8").endsWith("\n")) {
+            findings.push({ path: `secrets.${s.secret}.file`, severity: "warning", why: "ends with a newline, which Docker keeps in the secret and `pulumi config set` trims" });
+        }
         if ("env" in s.from && o.setSecrets && env[s.from.env] === undefined) findings.push({ path: `secrets.${s.secret}.environment`, severity: "error", why: `the variable ${s.from.env} is not set` });
     }
     for (const f of findings) log(findingLine(f));

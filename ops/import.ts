@@ -151,7 +151,10 @@ export function importCompose(o: ImportOptions): ImportOutcome {
     // The stack must be one Dockyard accepts (its secret keys are set afterwards, as secrets).
     try {
         const keys = new Set(result.secrets.map((s) => s.key));
-        parseEnvironment(JSON.parse(JSON.stringify(result.environment)), { isSecret: (k) => (keys.has(k) ? true : undefined) });
+        parseEnvironment(JSON.parse(JSON.stringify(result.environment)), {
+            keys: { isSecret: (k) => (keys.has(k) ? true : undefined) },
+            projectDir: o.projectDir,
+        });
     } catch (e) {
         if (!(e instanceof ConfigError)) throw e;
         for (const p of e.problems) log(`invalid: ${p}`);

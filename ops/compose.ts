@@ -51,6 +51,8 @@ export const ENV_MARKER = "__dockyard_env__";
 
 /** What Swarm does when a Compose file gives no update_config / rollback_config. */
 export const SWARM_ROLLOUT = { parallelism: 1, delay: "0s", monitor: "5s", maxFailureRatio: 0, order: "stop-first", failureAction: "pause" } as const;
+/** What Swarm does when a Compose file gives no restart policy (Dockyard's own default is on failure only). */
+export const SWARM_RESTART = { condition: "any" } as const;
 /** Docker's health-check timings when a Compose healthcheck leaves them out. */
 export const DOCKER_HEALTH = { interval: "30s", timeout: "30s", retries: 3, startPeriod: "0s" } as const;
 
@@ -60,7 +62,6 @@ const SCHEMA = (key: string) => `no stack key for it yet (needs a stack schema a
 const HARMLESS_SERVICE_KEYS: Record<string, string> = {
     depends_on: "Swarm ignores it too: services start in any order and must retry their dependencies",
     container_name: "Swarm ignores it too; the service is named <prefix>-<service>",
-    restart: "docker stack deploy ignores it too; deploy.restart_policy is what Swarm uses",
     links: "Swarm ignores it too; services reach each other by name on a shared network",
     env_file: "already read into environment by Docker's loader",
 };
@@ -70,15 +71,10 @@ const WHY_SERVICE: Record<string, string> = {
     cap_add: "Dockyard has no capabilities setting (docker stack deploy ignores it too)",
     cap_drop: "Dockyard has no capabilities setting",
     network_mode: "Dockyard services always join overlay networks",
-    read_only: SCHEMA("services.<name>.readOnly"),
     stop_grace_period: SCHEMA("services.<name>.stopGracePeriod"),
     working_dir: SCHEMA("services.<name>.workdir"),
     hostname: SCHEMA("services.<name>.hostname"),
     logging: SCHEMA("services.<name>.logging"),
-};
-
-const WHY_DEPLOY: Record<string, string> = {
-    restart_policy: SCHEMA("services.<name>.restart"),
 };
 
 type Obj = Record<string, any>;
@@ -171,11 +167,54 @@ function healthCheck(c: Collector, raw: Obj, base: string): Obj | undefined {
     };
 }
 
-/** Dockyard's restart policy (on failure, 5s apart, without limit) written in Compose terms. */
-function isDockyardRestart(r: Obj): boolean {
-    const delay = r.delay ?? "5s";
-    return r.condition === "on-failure" && (delay === "5s" || delay === "5000ms") && !number(r.max_attempts) && (r.window === undefined || /^0+(s|ms)?$/.test(r.window))
-        && Object.keys(r).every((k) => ["condition", "delay", "max_attempts", "window"].includes(k));
+const RESTART_CONDITIONS = ["none", "on-failure", "any"];
+
+/**
+ * The restart policy `docker stack deploy` gives a service: `deploy.restart_policy`, else the
+ * service's `restart:`, else Swarm's default (any exit). A condition left out is Swarm's `any` too;
+ * delay, attempts and window left out are Swarm's defaults, which are also Dockyard's.
+ */
+function restartPolicy(c: Collector, raw: Obj, base: string): Obj | undefined {
+    const policy = raw.deploy?.restart_policy;
+    if (policy !== undefined) {
+        const pbase = `${base}.deploy.restart_policy`;
+        if (raw.restart !== undefined) c.warn(`${base}.restart`, "deploy.restart_policy is given, so docker stack deploy ignores it too");
+        const out: Obj = { condition: policy.condition ?? SWARM_RESTART.condition };
+        if (!RESTART_CONDITIONS.includes(out.condition)) {
+            c.error(`${pbase}.condition`, `expected one of ${RESTART_CONDITIONS.join(", ")}, got ${JSON.stringify(policy.condition)}`);
+            return undefined;
+        }
+        if (policy.delay !== undefined) out.delay = policy.delay;
+        if (policy.max_attempts !== undefined) out.maxAttempts = number(policy.max_attempts);
+        if (policy.window !== undefined) out.window = policy.window;
+        c.rest(policy, pbase, ["condition", "delay", "max_attempts", "window"]);
+        return out;
+    }
+    if (raw.restart === undefined || raw.restart === "" || raw.restart === "no") return { ...SWARM_RESTART };
+    // docker stack deploy reads a service's `restart:` when there is no deploy.restart_policy.
+    const [name, retries] = String(raw.restart).split(":");
+    if (name === "always" || name === "unless-stopped") return { ...SWARM_RESTART };
+    if (name === "on-failure" && (retries === undefined || /^\d+$/.test(retries))) {
+        return retries === undefined ? { condition: "on-failure" } : { condition: "on-failure", maxAttempts: Number(retries) };
+    }
+    c.error(`${base}.restart`, `expected no, always, unless-stopped or on-failure[:<attempts>], got ${JSON.stringify(raw.restart)}`);
+    return undefined;
+}
+
+/** Compose's placement preferences (`- spread: node.labels.zone`) as Dockyard's (`spread=node.labels.zone`). */
+function preferences(c: Collector, raw: unknown, base: string): string[] {
+    if (!Array.isArray(raw)) {
+        c.error(base, `expected a list of { spread: <label> }, got ${JSON.stringify(raw)}`);
+        return [];
+    }
+    const out: string[] = [];
+    raw.forEach((p: Obj, i) => {
+        const pbase = `${base}[${i}]`;
+        if (p && typeof p.spread === "string" && /^[\w.-]+$/.test(p.spread)) out.push(`spread=${p.spread}`);
+        else c.error(`${pbase}.spread`, `expected a label such as node.labels.zone, got ${JSON.stringify(p?.spread)}`);
+        if (p && typeof p === "object") c.rest(p, pbase, ["spread"]);
+    });
+    return out;
 }
 
 /** Map a normalised Compose document (the output of `docker stack config`) to a Dockyard environment. */
@@ -212,10 +251,12 @@ export function mapCompose(doc: Obj, opts: MapOptions): ComposeImport {
         if (n.internal !== undefined) out.internal = n.internal;
         if (n.external) {
             skipped.networks.add(name);
-        } else if (n.attachable === false) c.warn(`${base}.attachable`, "Dockyard's overlay networks are always attachable");
-        else if (n.attachable === undefined && (n.driver ?? "overlay") === "overlay") {
-            c.warn(`${base}.attachable`, "not attachable in Compose; Dockyard's overlay networks are attachable (standalone containers may join)");
-        }
+        } else if ((n.driver ?? "overlay") === "overlay") {
+            // Compose's overlay networks are not attachable unless it says so; Dockyard's are.
+            out.attachable = n.attachable === true;
+        } else if (n.attachable === false) {
+            c.error(`${base}.attachable`, `Dockyard's ${n.driver} networks are always attachable`);
+        } else if (n.attachable === true) c.warn(`${base}.attachable`, `not written: Dockyard's ${n.driver} networks are always attachable`);
         if (n.driver_opts !== undefined) {
             for (const [k, v] of Object.entries<string>(n.driver_opts)) {
                 if (k === "encrypted") out.encrypted = true;
@@ -226,9 +267,22 @@ export function mapCompose(doc: Obj, opts: MapOptions): ComposeImport {
             const configs: Obj[] = n.ipam.config ?? [];
             if (n.ipam.driver !== undefined && n.ipam.driver !== "default") c.error(`${base}.ipam.driver`, SCHEMA("networks.<name>.ipamDriver"));
             configs.forEach((cfg, i) => {
-                if (i === 0 && cfg.subnet !== undefined) out.subnet = cfg.subnet;
-                else if (i > 0) c.error(`${base}.ipam.config[${i}]`, SCHEMA("networks.<name>.subnets (more than one)"));
-                c.rest(cfg, `${base}.ipam.config[${i}]`, ["subnet"], { gateway: SCHEMA("networks.<name>.gateway"), ip_range: SCHEMA("networks.<name>.ipRange") });
+                const handled: string[] = [];
+                if (i === 0 && cfg.subnet !== undefined) {
+                    out.subnet = cfg.subnet;
+                    handled.push("subnet");
+                    if (cfg.gateway !== undefined) {
+                        out.gateway = cfg.gateway;
+                        handled.push("gateway");
+                    }
+                } else if (i > 0) {
+                    c.error(`${base}.ipam.config[${i}]`, SCHEMA("networks.<name>.subnets (more than one)"));
+                    handled.push("subnet");
+                }
+                c.rest(cfg, `${base}.ipam.config[${i}]`, handled, {
+                    gateway: "Dockyard sets a gateway only within the network's one subnet",
+                    ip_range: SCHEMA("networks.<name>.ipRange"),
+                });
             });
             c.rest(n.ipam, `${base}.ipam`, ["config", "driver"]);
         }
@@ -494,27 +548,30 @@ export function mapCompose(doc: Obj, opts: MapOptions): ComposeImport {
         }
         if (d.placement !== undefined) {
             if (d.placement.constraints !== undefined) s.constraints = [...d.placement.constraints];
-            c.rest(d.placement, `${dbase}.placement`, ["constraints"], {
-                preferences: SCHEMA("services.<name>.preferences"),
+            if (d.placement.preferences !== undefined) {
+                const prefs = preferences(c, d.placement.preferences, `${dbase}.placement.preferences`);
+                if (prefs.length) s.preferences = prefs;
+            }
+            c.rest(d.placement, `${dbase}.placement`, ["constraints", "preferences"], {
                 max_replicas_per_node: SCHEMA("services.<name>.maxReplicasPerNode"),
             });
         }
         if (d.labels !== undefined) s.labels = { ...d.labels };
-        const handledDeploy = ["mode", "replicas", "update_config", "rollback_config", "endpoint_mode", "resources", "placement", "labels"];
-        if (d.restart_policy === undefined) {
-            c.warn(`${dbase}.restart_policy`, "none given: Swarm restarts a task whenever it exits; Dockyard restarts it on failure only (5s apart), so a task that exits 0 stays stopped");
-        } else if (isDockyardRestart(d.restart_policy)) handledDeploy.push("restart_policy");
-        c.rest(d, dbase, handledDeploy, WHY_DEPLOY);
+        const restart = restartPolicy(c, raw, base);
+        if (restart) s.restart = restart;
+        c.rest(d, dbase, ["mode", "replicas", "update_config", "rollback_config", "endpoint_mode", "resources", "placement", "labels", "restart_policy"]);
 
         if (raw.user !== undefined) s.user = String(raw.user);
-        c.rest(raw, base, ["build", "image", "deploy", "entrypoint", "command", "environment", "ports", "networks", "volumes", "secrets", "configs", "healthcheck", "user"],
+        if (raw.read_only === true) s.readOnlyRootFilesystem = true;
+        else if (raw.read_only !== undefined && raw.read_only !== false) c.error(`${base}.read_only`, `expected true or false, got ${JSON.stringify(raw.read_only)}`);
+        c.rest(raw, base, ["build", "image", "deploy", "entrypoint", "command", "environment", "ports", "networks", "volumes", "secrets", "configs", "healthcheck", "user", "restart", "read_only"],
             { ...WHY_SERVICE, labels: SCHEMA("services.<name>.containerLabels") + " (deploy.labels are mapped to the service's labels)" }, HARMLESS_SERVICE_KEYS);
         for (const k of ["ports", "networks", "mounts", "secrets", "configs"]) if (Array.isArray(s[k]) && s[k].length === 0) delete s[k];
         services[name] = s;
     }
 
     // Like docker stack deploy: services that name no network share the stack's default network.
-    if (usesDefaultNetwork && !("default" in networks)) networks.default = {};
+    if (usesDefaultNetwork && !("default" in networks)) networks.default = { attachable: false };
 
     if (registryHosts.size > 0) {
         const [host] = registryHosts.keys();

@@ -29,7 +29,7 @@ const EXPECTED: Record<string, { environment: any; secrets: any[]; findings: str
         environment: {
                 prefix: "dockercoins",
                 registry: { external: { server: "127.0.0.1:5000" } },
-                networks: { default: {} },
+                networks: { default: { attachable: false } },
                 volumes: {},
                 secrets: {},
                 configs: {},
@@ -52,38 +52,35 @@ const EXPECTED: Record<string, { environment: any; secrets: any[]; findings: str
                             startPeriod: "0s",
                         },
                         update: { parallelism: 1, delay: "5s", monitor: "5s", maxFailureRatio: 0.5, failureAction: "rollback" },
+                        restart: { condition: "any" },
                     },
-                    redis: { image: "redis:latest", networks: ["default"] },
-                    rng: { image: "rng", global: true, networks: ["default"] },
+                    redis: { image: "redis:latest", networks: ["default"], restart: { condition: "any" } },
+                    rng: { image: "rng", global: true, networks: ["default"], restart: { condition: "any" } },
                     webui: {
                         image: "webui",
                         ports: [
                             { target: 80, published: 8000, protocol: "tcp", mode: "ingress" },
                         ],
                         networks: ["default"],
+                        restart: { condition: "any" },
                     },
-                    worker: { image: "worker", replicas: 10, networks: ["default"] },
+                    worker: { image: "worker", replicas: 10, networks: ["default"], restart: { condition: "any" } },
                 },
             },
         secrets: [],
         findings: [
                 "warning services.hasher.image",
-                "warning services.hasher.deploy.restart_policy",
                 "warning services.redis.image",
-                "warning services.redis.deploy.restart_policy",
                 "warning services.rng.image",
-                "warning services.rng.deploy.restart_policy",
                 "warning services.webui.image",
-                "warning services.webui.deploy.restart_policy",
                 "warning services.worker.image",
-                "warning services.worker.deploy.restart_policy",
                 "warning services.hasher.image",
             ],
     },
     "flask-redis": {
         environment: {
                 prefix: "flask-redis",
-                networks: { default: {} },
+                networks: { default: { attachable: false } },
                 volumes: {},
                 secrets: {},
                 configs: {},
@@ -95,6 +92,7 @@ const EXPECTED: Record<string, { environment: any; secrets: any[]; findings: str
                             { target: 6379, published: 6379, protocol: "tcp", mode: "ingress" },
                         ],
                         networks: ["default"],
+                        restart: { condition: "any" },
                     },
                     web: {
                         image: "web",
@@ -105,23 +103,22 @@ const EXPECTED: Record<string, { environment: any; secrets: any[]; findings: str
                         mounts: [
                             { target: "/code", hostPath: "/tmp/dockyard-compose-fixtures/flask-redis" },
                         ],
+                        restart: { condition: "any" },
                     },
                 },
             },
         secrets: [],
         findings: [
                 "warning services.redis.image",
-                "warning services.redis.deploy.restart_policy",
                 "warning services.web.build",
                 "warning services.web.volumes[0]",
-                "warning services.web.deploy.restart_policy",
                 "warning services.web.depends_on",
             ],
     },
     "wordpress-secrets": {
         environment: {
                 prefix: "wordpress-secrets",
-                networks: { default: {} },
+                networks: { default: { attachable: false } },
                 volumes: { db_data: { deletion: "retain" } },
                 secrets: { db_password: { fromConfig: "dbPassword" }, db_root_password: { fromConfig: "dbRootPassword" } },
                 configs: {},
@@ -140,6 +137,8 @@ const EXPECTED: Record<string, { environment: any; secrets: any[]; findings: str
                             { target: "/var/lib/mysql", volume: "db_data" },
                         ],
                         secrets: ["db_root_password", "db_password"],
+                        // restart: always, which docker stack deploy reads when there is no deploy.restart_policy.
+                        restart: { condition: "any" },
                     },
                     wordpress: {
                         image: "wordpress:latest",
@@ -153,6 +152,7 @@ const EXPECTED: Record<string, { environment: any; secrets: any[]; findings: str
                         ],
                         networks: ["default"],
                         secrets: ["db_password"],
+                        restart: { condition: "any" },
                     },
                 },
             },
@@ -169,12 +169,8 @@ const EXPECTED: Record<string, { environment: any; secrets: any[]; findings: str
                 },
             ],
         findings: [
-                "warning services.db.deploy.restart_policy",
-                "warning services.db.restart",
                 "warning services.wordpress.image",
-                "warning services.wordpress.deploy.restart_policy",
                 "warning services.wordpress.depends_on",
-                "warning services.wordpress.restart",
             ],
     },
     "kitchen-sink": {
@@ -182,9 +178,9 @@ const EXPECTED: Record<string, { environment: any; secrets: any[]; findings: str
                 prefix: "kitchen-sink",
                 registry: { external: { server: "registry.example.com" } },
                 networks: {
-                    back: { driver: "overlay", internal: true, encrypted: true, subnet: "10.77.0.0/24", labels: { tier: "back" } },
-                    front: { driver: "overlay" },
-                    default: {},
+                    back: { driver: "overlay", internal: true, attachable: true, encrypted: true, subnet: "10.77.0.0/24", labels: { tier: "back" } },
+                    front: { driver: "overlay", attachable: true },
+                    default: { attachable: false },
                 },
                 volumes: {
                     data: {
@@ -252,6 +248,7 @@ const EXPECTED: Record<string, { environment: any; secrets: any[]; findings: str
                         reservations: { cpus: 0.25, memory: 67108864 },
                         constraints: ["node.role == worker"],
                         labels: { team: "shop" },
+                        restart: { condition: "on-failure", delay: "5s" },
                         user: "1000:1000",
                     },
                     cache: {
@@ -260,6 +257,8 @@ const EXPECTED: Record<string, { environment: any; secrets: any[]; findings: str
                         networks: ["back"],
                         healthCheck: { command: "redis-cli ping", interval: "30s", timeout: "30s", retries: 3, startPeriod: "0s" },
                         endpointMode: "dnsrr",
+                        preferences: ["spread=node.labels.zone"],
+                        restart: { condition: "any" },
                     },
                     legacy: {
                         image: "busybox:1.35.0",
@@ -268,6 +267,8 @@ const EXPECTED: Record<string, { environment: any; secrets: any[]; findings: str
                         mounts: [
                             { target: "/data", hostPath: "/var/lib/legacy" },
                         ],
+                        restart: { condition: "any" },
+                        readOnlyRootFilesystem: true,
                     },
                 },
             },
@@ -285,19 +286,15 @@ const EXPECTED: Record<string, { environment: any; secrets: any[]; findings: str
                 "warning services.api.volumes[0]",
                 "warning services.api.env_file",
                 "error services.cache.networks.back.aliases",
-                "error services.cache.deploy.placement.preferences",
                 "error services.cache.deploy.placement.max_replicas_per_node",
-                "error services.cache.deploy.restart_policy",
                 "error services.legacy.environment.UNSET_VAR",
                 "error services.legacy.ports[0].published",
                 "warning services.legacy.volumes[0]",
                 "error services.legacy.healthcheck.disable",
-                "warning services.legacy.deploy.restart_policy",
                 "warning services.legacy.container_name",
                 "warning services.legacy.depends_on",
                 "error services.legacy.labels",
                 "error services.legacy.privileged",
-                "error services.legacy.read_only",
                 "warning services.api.image",
             ],
     },
@@ -337,7 +334,7 @@ function one(service: Record<string, unknown>, top: Record<string, unknown> = {}
     });
 }
 const service = (r: ComposeImport) => r.environment.services.app;
-const findings = (r: ComposeImport) => r.findings.filter((f) => f.path !== "services.app.deploy.restart_policy").map((f) => `${f.severity} ${f.path}: ${f.why}`);
+const findings = (r: ComposeImport) => r.findings.map((f) => `${f.severity} ${f.path}: ${f.why}`);
 
 describe("compose import: single mappings", () => {
     it("maps an exec health check, filling Docker's default timings", () => {
@@ -355,21 +352,74 @@ describe("compose import: single mappings", () => {
             "error services.app.healthcheck.test: no stack key for it yet (needs a stack schema addition: services.<name>.healthCheck.disable); without it the image's own HEALTHCHECK, if any, runs",
         ]);
     });
-    it("accepts a restart policy equal to Dockyard's, and reports any other", () => {
-        assert.deepStrictEqual(one({ deploy: { restart_policy: { condition: "on-failure", delay: "5s" } } }).findings, []);
-        assert.deepStrictEqual(one({ deploy: { restart_policy: { condition: "on-failure", max_attempts: 3 } } }).findings, [{
-            path: "services.app.deploy.restart_policy", severity: "error", why: "no stack key for it yet (needs a stack schema addition: services.<name>.restart)",
-        }]);
+    it("maps deploy.restart_policy key by key; a condition left out is Swarm's any", () => {
+        const r = one({ deploy: { restart_policy: { condition: "on-failure", delay: "10s", max_attempts: "3", window: "1m0s" } } });
+        assert.deepStrictEqual(service(r).restart, { condition: "on-failure", delay: "10s", maxAttempts: 3, window: "1m0s" });
+        assert.deepStrictEqual(findings(r), []);
+        assert.deepStrictEqual(service(one({ deploy: { restart_policy: { delay: "2s" } } })).restart, { condition: "any", delay: "2s" });
     });
-    it("warns once per service without a restart policy, since Swarm restarts on any exit", () => {
-        assert.deepStrictEqual(one({}).findings, [{
-            path: "services.app.deploy.restart_policy", severity: "warning",
-            why: "none given: Swarm restarts a task whenever it exits; Dockyard restarts it on failure only (5s apart), so a task that exits 0 stays stopped",
-        }]);
+    it("writes Swarm's restart on any exit when no policy is given (Dockyard's own default is on failure only)", () => {
+        const r = one({});
+        assert.deepStrictEqual(service(r).restart, { condition: "any" });
+        assert.deepStrictEqual(findings(r), []);
+    });
+    it("reads a service's restart: as docker stack deploy does when there is no deploy.restart_policy", () => {
+        const restart = (v: string) => service(one({ restart: v })).restart;
+        assert.deepStrictEqual(["no", "always", "unless-stopped", "on-failure", "on-failure:3"].map(restart), [
+            { condition: "any" }, { condition: "any" }, { condition: "any" }, { condition: "on-failure" }, { condition: "on-failure", maxAttempts: 3 },
+        ]);
+        assert.deepStrictEqual(findings(one({ restart: "sometimes" })), ['error services.app.restart: expected no, always, unless-stopped or on-failure[:<attempts>], got "sometimes"']);
+        const both = one({ restart: "always", deploy: { restart_policy: { condition: "none" } } });
+        assert.deepStrictEqual(service(both).restart, { condition: "none" });
+        assert.deepStrictEqual(findings(both), ["warning services.app.restart: deploy.restart_policy is given, so docker stack deploy ignores it too"]);
+    });
+    it("reports restart policy keys and conditions it cannot map", () => {
+        assert.deepStrictEqual(findings(one({ deploy: { restart_policy: { condition: "sometimes" } } })), [
+            'error services.app.deploy.restart_policy.condition: expected one of none, on-failure, any, got "sometimes"',
+        ]);
+        assert.deepStrictEqual(findings(one({ deploy: { restart_policy: { condition: "any", backoff: "2x" } } })), [
+            "error services.app.deploy.restart_policy.backoff: no Dockyard stack key for it",
+        ]);
+    });
+    it("maps placement preferences and read_only", () => {
+        const r = one({ read_only: true, deploy: { placement: { constraints: ["node.role == worker"], preferences: [{ spread: "node.labels.zone" }, { spread: "node.labels.rack" }] } } });
+        assert.deepStrictEqual([service(r).constraints, service(r).preferences, service(r).readOnlyRootFilesystem],
+            [["node.role == worker"], ["spread=node.labels.zone", "spread=node.labels.rack"], true]);
+        assert.deepStrictEqual(findings(r), []);
+        assert.strictEqual(service(one({ read_only: false })).readOnlyRootFilesystem, undefined);
+        assert.deepStrictEqual(findings(one({ deploy: { placement: { preferences: [{ spread: "node.labels.zone", weight: 2 }, { pack: "x" }] } } })), [
+            "error services.app.deploy.placement.preferences[0].weight: no Dockyard stack key for it",
+            "error services.app.deploy.placement.preferences[1].spread: expected a label such as node.labels.zone, got undefined",
+            "error services.app.deploy.placement.preferences[1].pack: no Dockyard stack key for it",
+        ]);
+    });
+    it("maps network attachability (Compose's overlay networks are not attachable unless it says so) and a gateway", () => {
+        const r = one({ networks: { a: null, b: null } }, {
+            networks: {
+                a: { driver: "overlay", attachable: true, ipam: { config: [{ subnet: "10.9.0.0/24", gateway: "10.9.0.1" }] } },
+                b: { driver: "overlay" },
+            },
+        });
+        assert.deepStrictEqual(r.environment.networks, {
+            a: { driver: "overlay", attachable: true, subnet: "10.9.0.0/24", gateway: "10.9.0.1" },
+            b: { driver: "overlay", attachable: false },
+        });
+        assert.deepStrictEqual(findings(r), []);
+        assert.doesNotThrow(() => parseEnvironment(JSON.parse(JSON.stringify(r.environment))));
+    });
+    it("reports a gateway without a subnet, and a second subnet, with their paths", () => {
+        const r = one({}, { networks: { a: { ipam: { config: [{ gateway: "10.9.0.1" }, { subnet: "10.8.0.0/24", gateway: "10.8.0.1", ip_range: "10.8.0.0/25" }] } } } });
+        assert.deepStrictEqual(r.environment.networks.a, { attachable: false });
+        assert.deepStrictEqual(findings(r), [
+            "error networks.a.ipam.config[0].gateway: Dockyard sets a gateway only within the network's one subnet",
+            "error networks.a.ipam.config[1]: no stack key for it yet (needs a stack schema addition: networks.<name>.subnets (more than one))",
+            "error networks.a.ipam.config[1].gateway: Dockyard sets a gateway only within the network's one subnet",
+            "error networks.a.ipam.config[1].ip_range: no stack key for it yet (needs a stack schema addition: networks.<name>.ipRange)",
+        ]);
     });
     it("puts services that name no network on the default network, as docker stack deploy does", () => {
         const r = one({});
-        assert.deepStrictEqual(r.environment.networks, { default: {} });
+        assert.deepStrictEqual(r.environment.networks, { default: { attachable: false } });
         assert.deepStrictEqual(service(r).networks, ["default"]);
     });
     it("reports privileged as an error and depends_on as a warning", () => {

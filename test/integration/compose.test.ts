@@ -64,6 +64,8 @@ describe("integration: dockyard import writes a stack and sets its secrets", fun
     });
 });
 
+const SERVICES = ["web", "idle"];
+
 /** The parts of `docker service inspect` both deployments should agree on, with the justified differences taken out. */
 function comparable(name: string): any {
     const s = JSON.parse(sh("docker", ["service", "inspect", name]))[0].Spec;
@@ -71,7 +73,10 @@ function comparable(name: string): any {
     return {
         image: c.Image.split("@")[0],
         command: c.Command, args: c.Args, env: c.Env, user: c.User,
-        healthcheck: c.Healthcheck,
+        // Dockyard always sets ReadOnly; docker stack deploy leaves it out when false.
+        readOnly: c.ReadOnly ?? false,
+        // No health check: docker stack deploy leaves it out, Dockyard's provider writes {}; both inherit the image's.
+        healthcheck: c.Healthcheck && Object.keys(c.Healthcheck).length ? c.Healthcheck : undefined,
         // Object names differ by design (<stack>_x vs <prefix>-x); what the container sees must not.
         // Docker reads a relative secret file name under /run/secrets; Dockyard writes the full path.
         secrets: (c.Secrets ?? []).map((x: any) => ({ ...x.File, Name: path.posix.resolve("/run/secrets", x.File.Name) })),
@@ -80,6 +85,7 @@ function comparable(name: string): any {
         // A Window of 0 (Dockyard) and none (docker stack deploy) both mean no window.
         restart: { Window: 0, ...s.TaskTemplate.RestartPolicy },
         constraints: s.TaskTemplate.Placement?.Constraints,
+        preferences: s.TaskTemplate.Placement?.Preferences,
         networks: (s.TaskTemplate.Networks ?? []).map((n: any) => n.Aliases),
         mode: s.Mode,
         update: s.UpdateConfig,
@@ -114,7 +120,7 @@ describe("integration: a Compose file deployed by docker stack deploy and by Doc
     it("docker stack deploy", async () => {
         deployed = true;
         sh("docker", ["stack", "deploy", "-c", path.join(dir, "compose.yaml"), "ci-st"]);
-        fromStack = comparable("ci-st_web");
+        fromStack = Object.fromEntries(SERVICES.map((n) => [n, comparable(`ci-st_${n}`)]));
         sh("docker", ["stack", "rm", "ci-st"]);
         // Sequential, so both publish the same host port.
         await eventually("the ci-st stack to be gone", () => sh("docker", ["ps", "-q", "--filter", "label=com.docker.stack.namespace=ci-st"]).trim() === "" &&
@@ -131,11 +137,14 @@ describe("integration: a Compose file deployed by docker stack deploy and by Doc
         box.pulumi(["stack", "init", "it", "--secrets-provider", "passphrase"]);
         box.pulumi(["config", "set", "--secret", "ciToken"], { input: fs.readFileSync(path.join(dir, "token.txt"), "utf8") });
         box.pulumi(["up", "--yes", "--skip-preview"]);
-        const fromDockyard = comparable("ci-dy-web");
-        const differences = Object.keys(fromStack).filter((k) => JSON.stringify(fromStack[k]) !== JSON.stringify(fromDockyard[k]))
-            .map((k) => `${k}: docker stack deploy ${JSON.stringify(fromStack[k])} / Dockyard ${JSON.stringify(fromDockyard[k])}`);
+        const fromDockyard = Object.fromEntries(SERVICES.map((n) => [n, comparable(`ci-dy-${n}`)]));
+        const differences = SERVICES.flatMap((n) => Object.keys(fromStack[n]).filter((k) => JSON.stringify(fromStack[n][k]) !== JSON.stringify(fromDockyard[n][k]))
+            .map((k) => `${n}.${k}: docker stack deploy ${JSON.stringify(fromStack[n][k])} / Dockyard ${JSON.stringify(fromDockyard[n][k])}`));
         assert.deepStrictEqual(differences, []);
-        // The comparison compared something: the service as the Compose file describes it.
-        assert.deepStrictEqual([fromDockyard.mode, fromDockyard.endpoint.Mode, fromDockyard.env, fromDockyard.labels], [{ Replicated: { Replicas: 1 } }, "dnsrr", ["GREETING=hello"], { team: "ci" }]);
+        // The comparison compared something: the services as the Compose file describes them.
+        const web = fromDockyard.web;
+        assert.deepStrictEqual([web.mode, web.endpoint.Mode, web.env, web.labels, web.restart.Condition], [{ Replicated: { Replicas: 1 } }, "dnsrr", ["GREETING=hello"], { team: "ci" }, "on-failure"]);
+        const idle = fromDockyard.idle;
+        assert.deepStrictEqual([idle.readOnly, idle.preferences, idle.restart.Condition], [true, [{ Spread: { SpreadDescriptor: "node.labels.zone" } }], "any"]);
     });
 });

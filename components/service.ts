@@ -536,8 +536,10 @@ export class Service extends pulumi.ComponentResource {
                 resources: args.limits || args.reservations
                     ? { limits: resources(args.limits), reservation: resources(args.reservations) }
                     : undefined,
+                // The provider takes each preference's spread descriptor (`node.labels.zone`), whatever its
+                // docs' `spread=...` example suggests: given `spread=x`, Swarm would spread over a label named `spread=x`.
                 placement: args.constraints || args.preferences
-                    ? { constraints: args.constraints ? [...args.constraints] : undefined, prefs: args.preferences ? [...args.preferences] : undefined }
+                    ? { constraints: args.constraints ? [...args.constraints] : undefined, prefs: args.preferences?.map((p) => p.replace(/^spread=/, "")) }
                     : undefined,
             },
             endpointSpec: {

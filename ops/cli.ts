@@ -6,6 +6,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { parseArgs } from "util";
 import { ENVIRONMENT_KEY, PINS_KEY as PINS_CONFIG_KEY } from "../config/load";
+import { importCompose } from "./import";
 import { renderMarkdown, review, PreviewJson } from "./report";
 import { Release, appendRelease, describeChanges, lockStack, readReleases, rollbackHistory, rollbackTarget, stateDir } from "./releases";
 
@@ -15,6 +16,7 @@ const ENV_KEY = `dockyard:${ENVIRONMENT_KEY}`;
 const PINS_KEY = `dockyard:${PINS_CONFIG_KEY}`;
 
 const HELP = `Usage: dockyard <command> <stack> [options]
+       dockyard import <compose.yaml> [-f <override.yaml> ...] --stack <name> [options]
 
 Commands:
   review <stack>     Preview the stack and write a review (Markdown + JSON) for a pull request.
@@ -29,6 +31,16 @@ Commands:
                      further back).
       --to <n>         return to release n instead (a release that was rolled back from needs --yes)
       --yes            apply without showing the preview first, and without asking
+  import <file>      Write stacks/Pulumi.<name>.yaml from Compose file(s), normalised by
+                     \`docker stack config\`. Lists every setting it cannot map, and fails
+                     (writing nothing) on any that would change behaviour.
+      -f <file>        a further Compose file merged over the first (repeatable)
+      --stack <name>   the stack to write (required)
+      --allow-unsupported  write the stack without the settings it cannot map
+      --set-secrets    set the secret config keys from the secrets' files or variables
+                       (otherwise the \`pulumi config set --secret\` commands are printed)
+      --out <file>     write there instead of stacks/Pulumi.<name>.yaml
+      --force          overwrite an existing stack file
   --help             this text
 
 Releases and locks live in .dockyard/ (or $DOCKYARD_RELEASES_DIR, e.g. a shared directory when
@@ -221,12 +233,32 @@ export async function main(argv: string[]): Promise<number> {
             plan: { type: "string" },
             to: { type: "string" },
             yes: { type: "boolean", short: "y" },
+            file: { type: "string", short: "f", multiple: true },
+            stack: { type: "string" },
+            "allow-unsupported": { type: "boolean" },
+            "set-secrets": { type: "boolean" },
+            force: { type: "boolean" },
         },
     });
     const [command, stack] = positionals;
     if (values.help || !command) {
         process.stdout.write(HELP);
         return command || values.help ? 0 : 1;
+    }
+    if (command === "import") {
+        if (!stack) throw new UsageError("import: name the Compose file, e.g. `import compose.yaml --stack shop`");
+        if (!values.stack) throw new UsageError("import: name the stack to write with --stack <name>");
+        // npm runs scripts in the project directory; paths are the caller's.
+        const here = (f: string) => path.resolve(process.env.INIT_CWD ?? process.cwd(), f);
+        return importCompose({
+            files: [stack, ...(values.file ?? []), ...positionals.slice(2)].map(here),
+            stack: values.stack,
+            projectDir: PROJECT_DIR,
+            out: values.out && here(values.out),
+            allowUnsupported: values["allow-unsupported"],
+            setSecrets: values["set-secrets"],
+            force: values.force,
+        }).exitCode;
     }
     if (!stack) throw new UsageError(`${command}: name the stack, e.g. \`${command} dev\``);
     switch (command) {
@@ -243,7 +275,7 @@ export async function main(argv: string[]): Promise<number> {
             return rollbackCommand(stack, { to, yes: values.yes });
         }
         default:
-            throw new UsageError(`unknown command ${JSON.stringify(command)}; expected review, deploy, releases or rollback (see --help)`);
+            throw new UsageError(`unknown command ${JSON.stringify(command)}; expected review, deploy, releases, rollback or import (see --help)`);
     }
 }
 

@@ -246,12 +246,12 @@ describe("Service", () => {
             assert.deepStrictEqual(cpuReservation.spec.taskSpec.resources, { reservation: { nanoCpus: 2_000_000_000 } });
         });
 
-        it("passes placement constraints and preferences, each only when given", async () => {
+        it("passes placement constraints and preferences (as the provider's spread descriptors), each only when given", async () => {
             assert.deepStrictEqual((await build("a", { image: "i", constraints: ["node.role==worker", "node.labels.zone!=b"] })).spec.taskSpec.placement,
                 { constraints: ["node.role==worker", "node.labels.zone!=b"] });
             resetRecorder();
             assert.deepStrictEqual((await build("b", { image: "i", preferences: ["spread=node.labels.zone"] })).spec.taskSpec.placement,
-                { prefs: ["spread=node.labels.zone"] });
+                { prefs: ["node.labels.zone"] });
         });
 
         it("overrides rollout and restart policies key by key", async () => {

@@ -1,0 +1,591 @@
+// Compose → Dockyard stack: the mapping of a Compose file, as Docker's own loader normalises it
+// (`docker stack config`), to one `dockyard:environment` object. Pure: everything it reads (files,
+// variables) comes through its options, so it is tested without Docker.
+import * as path from "path";
+
+/** An error changes behaviour and stops the import (unless allowed); a warning does not. */
+export type Severity = "error" | "warning";
+
+export interface Finding {
+    /** Where in the Compose document, e.g. `services.web.privileged`. */
+    readonly path: string;
+    readonly severity: Severity;
+    readonly why: string;
+}
+
+/** A Compose secret whose value goes to a secret config key, never to the stack file. */
+export interface SecretSource {
+    /** The secret's name in the stack (and in Compose). */
+    readonly secret: string;
+    /** The secret config key (`pulumi config set --secret <key>`). */
+    readonly key: string;
+    /** Where the value comes from: a file (absolute path) or an environment variable. */
+    readonly from: { readonly file: string } | { readonly env: string };
+}
+
+export interface ComposeImport {
+    /** The `dockyard:environment` object. */
+    readonly environment: Record<string, any>;
+    readonly secrets: readonly SecretSource[];
+    readonly findings: readonly Finding[];
+}
+
+export interface MapOptions {
+    /** The project directory: build contexts are written relative to it. */
+    readonly projectDir: string;
+    /** The directory Docker's loader resolved relative paths against (the first Compose file's). */
+    readonly composeDir: string;
+    /** The stack name: the Docker object prefix and the repository of images Compose gives no name. */
+    readonly stack: string;
+    /** Reads a config's `file:` (absolute path). */
+    readFile(file: string): string;
+    /** Variables for `environment:` configs. */
+    readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+/**
+ * Docker's loader (Docker CLI 28) refuses `environment:` on top-level secrets and configs; the
+ * import rewrites it to `file: <marker>/<VARIABLE>` before loading and reads it back here.
+ */
+export const ENV_MARKER = "__dockyard_env__";
+
+/** What Swarm does when a Compose file gives no update_config / rollback_config. */
+export const SWARM_ROLLOUT = { parallelism: 1, delay: "0s", monitor: "5s", maxFailureRatio: 0, order: "stop-first", failureAction: "pause" } as const;
+/** What Swarm does when a Compose file gives no restart policy (Dockyard's own default is on failure only). */
+export const SWARM_RESTART = { condition: "any" } as const;
+/** Docker's health-check timings when a Compose healthcheck leaves them out. */
+export const DOCKER_HEALTH = { interval: "30s", timeout: "30s", retries: 3, startPeriod: "0s" } as const;
+
+const SCHEMA = (key: string) => `no stack key for it yet (needs a stack schema addition: ${key})`;
+
+/** Keys Swarm ignores as well, or that only matter at build time: listed, not fatal. */
+const HARMLESS_SERVICE_KEYS: Record<string, string> = {
+    depends_on: "Swarm ignores it too: services start in any order and must retry their dependencies",
+    container_name: "Swarm ignores it too; the service is named <prefix>-<service>",
+    links: "Swarm ignores it too; services reach each other by name on a shared network",
+    env_file: "already read into environment by Docker's loader",
+};
+
+const WHY_SERVICE: Record<string, string> = {
+    privileged: "Dockyard runs no privileged containers (docker stack deploy ignores it too)",
+    cap_add: "Dockyard has no capabilities setting (docker stack deploy ignores it too)",
+    cap_drop: "Dockyard has no capabilities setting",
+    network_mode: "Dockyard services always join overlay networks",
+    stop_grace_period: SCHEMA("services.<name>.stopGracePeriod"),
+    working_dir: SCHEMA("services.<name>.workdir"),
+    hostname: SCHEMA("services.<name>.hostname"),
+    logging: SCHEMA("services.<name>.logging"),
+};
+
+type Obj = Record<string, any>;
+
+/** `db_password` → `dbPassword`: the secret config key for a Compose secret. */
+export function configKeyFor(secret: string): string {
+    const parts = secret.split(/[^A-Za-z0-9]+/).filter(Boolean);
+    const key = parts.map((p, i) => (i === 0 ? p.charAt(0).toLowerCase() + p.slice(1) : p.charAt(0).toUpperCase() + p.slice(1))).join("");
+    return /^[A-Za-z]/.test(key) ? key : `secret${key.charAt(0).toUpperCase()}${key.slice(1)}`;
+}
+
+/** Split an image reference into registry host, repository path and tag (digest kept with the path). */
+export function splitImage(ref: string): { host?: string; repository: string; tag?: string } {
+    const [first, ...rest] = ref.split("/");
+    const hasHost = rest.length > 0 && (first.includes(".") || first.includes(":") || first === "localhost");
+    const remainder = hasHost ? rest.join("/") : ref;
+    const at = remainder.indexOf("@");
+    const name = at >= 0 ? remainder.slice(0, at) : remainder;
+    const colon = name.lastIndexOf(":");
+    return colon > name.lastIndexOf("/") && colon >= 0
+        ? { host: hasHost ? first : undefined, repository: name.slice(0, colon), tag: name.slice(colon + 1) }
+        : { host: hasHost ? first : undefined, repository: name };
+}
+
+class Collector {
+    readonly findings: Finding[] = [];
+    error(p: string, why: string): void {
+        this.findings.push({ path: p, severity: "error", why });
+    }
+    warn(p: string, why: string): void {
+        this.findings.push({ path: p, severity: "warning", why });
+    }
+    /** Report every key of `obj` not in `handled`: a warning when listed as harmless, else an error. */
+    rest(obj: Obj, base: string, handled: readonly string[], why: Record<string, string> = {}, harmless: Record<string, string> = {}): void {
+        for (const key of Object.keys(obj)) {
+            if (handled.includes(key)) continue;
+            if (key in harmless) this.warn(`${base}.${key}`, harmless[key]);
+            else this.error(`${base}.${key}`, why[key] ?? "no Dockyard stack key for it");
+        }
+    }
+}
+
+function number(v: unknown): number | undefined {
+    if (v === undefined || v === null) return undefined;
+    const n = typeof v === "number" ? v : Number(v);
+    return Number.isFinite(n) ? n : undefined;
+}
+
+function rollout(c: Collector, raw: Obj, base: string): Obj {
+    const out: Obj = {};
+    if (raw.parallelism !== undefined) out.parallelism = number(raw.parallelism);
+    if (raw.delay !== undefined) out.delay = raw.delay;
+    if (raw.monitor !== undefined) out.monitor = raw.monitor;
+    if (raw.max_failure_ratio !== undefined) out.maxFailureRatio = number(raw.max_failure_ratio);
+    if (raw.order !== undefined) out.order = raw.order;
+    if (raw.failure_action !== undefined) out.failureAction = raw.failure_action;
+    c.rest(raw, base, ["parallelism", "delay", "monitor", "max_failure_ratio", "order", "failure_action"]);
+    return out;
+}
+
+function resources(c: Collector, raw: Obj, base: string): Obj {
+    const out: Obj = {};
+    if (raw.cpus !== undefined) out.cpus = number(raw.cpus);
+    if (raw.memory !== undefined) out.memory = number(raw.memory) ?? raw.memory;
+    c.rest(raw, base, ["cpus", "memory"]);
+    return out;
+}
+
+function healthCheck(c: Collector, raw: Obj, base: string): Obj | undefined {
+    if (raw.disable === true || (Array.isArray(raw.test) && raw.test[0] === "NONE")) {
+        c.error(`${base}.${raw.disable === true ? "disable" : "test"}`, SCHEMA("services.<name>.healthCheck.disable") + "; without it the image's own HEALTHCHECK, if any, runs");
+        return undefined;
+    }
+    c.rest(raw, base, ["test", "interval", "timeout", "retries", "start_period"]);
+    let command: string[] | string;
+    if (typeof raw.test === "string") command = raw.test;
+    else if (Array.isArray(raw.test) && raw.test[0] === "CMD-SHELL" && raw.test.length === 2) command = raw.test[1];
+    else if (Array.isArray(raw.test) && raw.test[0] === "CMD" && raw.test.length > 1) command = raw.test.slice(1);
+    else {
+        if (raw.test === undefined) c.error(`${base}.test`, SCHEMA("services.<name>.healthCheck with timings only") + "; Dockyard needs the command");
+        else c.error(`${base}.test`, `expected ["CMD", ...], ["CMD-SHELL", "<command>"] or a string, got ${JSON.stringify(raw.test)}`);
+        return undefined;
+    }
+    return {
+        command,
+        interval: raw.interval ?? DOCKER_HEALTH.interval,
+        timeout: raw.timeout ?? DOCKER_HEALTH.timeout,
+        retries: number(raw.retries) ?? DOCKER_HEALTH.retries,
+        startPeriod: raw.start_period ?? DOCKER_HEALTH.startPeriod,
+    };
+}
+
+const RESTART_CONDITIONS = ["none", "on-failure", "any"];
+
+/**
+ * The restart policy `docker stack deploy` gives a service: `deploy.restart_policy`, else the
+ * service's `restart:`, else Swarm's default (any exit). A condition left out is Swarm's `any` too;
+ * delay, attempts and window left out are Swarm's defaults, which are also Dockyard's.
+ */
+function restartPolicy(c: Collector, raw: Obj, base: string): Obj | undefined {
+    const policy = raw.deploy?.restart_policy;
+    if (policy !== undefined) {
+        const pbase = `${base}.deploy.restart_policy`;
+        if (raw.restart !== undefined) c.warn(`${base}.restart`, "deploy.restart_policy is given, so docker stack deploy ignores it too");
+        const out: Obj = { condition: policy.condition ?? SWARM_RESTART.condition };
+        if (!RESTART_CONDITIONS.includes(out.condition)) {
+            c.error(`${pbase}.condition`, `expected one of ${RESTART_CONDITIONS.join(", ")}, got ${JSON.stringify(policy.condition)}`);
+            return undefined;
+        }
+        if (policy.delay !== undefined) out.delay = policy.delay;
+        if (policy.max_attempts !== undefined) out.maxAttempts = number(policy.max_attempts);
+        if (policy.window !== undefined) out.window = policy.window;
+        c.rest(policy, pbase, ["condition", "delay", "max_attempts", "window"]);
+        return out;
+    }
+    if (raw.restart === undefined || raw.restart === "" || raw.restart === "no") return { ...SWARM_RESTART };
+    // docker stack deploy reads a service's `restart:` when there is no deploy.restart_policy.
+    const [name, retries] = String(raw.restart).split(":");
+    if (name === "always" || name === "unless-stopped") return { ...SWARM_RESTART };
+    if (name === "on-failure" && (retries === undefined || /^\d+$/.test(retries))) {
+        return retries === undefined ? { condition: "on-failure" } : { condition: "on-failure", maxAttempts: Number(retries) };
+    }
+    c.error(`${base}.restart`, `expected no, always, unless-stopped or on-failure[:<attempts>], got ${JSON.stringify(raw.restart)}`);
+    return undefined;
+}
+
+/** Compose's placement preferences (`- spread: node.labels.zone`) as Dockyard's (`spread=node.labels.zone`). */
+function preferences(c: Collector, raw: unknown, base: string): string[] {
+    if (!Array.isArray(raw)) {
+        c.error(base, `expected a list of { spread: <label> }, got ${JSON.stringify(raw)}`);
+        return [];
+    }
+    const out: string[] = [];
+    raw.forEach((p: Obj, i) => {
+        const pbase = `${base}[${i}]`;
+        if (p && typeof p.spread === "string" && /^[\w.-]+$/.test(p.spread)) out.push(`spread=${p.spread}`);
+        else c.error(`${pbase}.spread`, `expected a label such as node.labels.zone, got ${JSON.stringify(p?.spread)}`);
+        if (p && typeof p === "object") c.rest(p, pbase, ["spread"]);
+    });
+    return out;
+}
+
+/** Map a normalised Compose document (the output of `docker stack config`) to a Dockyard environment. */
+export function mapCompose(doc: Obj, opts: MapOptions): ComposeImport {
+    const c = new Collector();
+    const env: Obj = {};
+    const secretSources: SecretSource[] = [];
+    c.rest(doc, "(top level)", ["version", "services", "networks", "volumes", "secrets", "configs"]);
+    if (!/^[a-z0-9][a-z0-9-]{0,19}$/.test(opts.stack)) {
+        c.warn("(stack name)", `${JSON.stringify(opts.stack)} cannot be the Docker object prefix (up to 20 lower-case letters, digits or '-'); objects are not prefixed`);
+    } else env.prefix = opts.stack;
+
+    // External objects (and configs that cannot be read) are reported once and left out, with every reference to them.
+    const skipped = { networks: new Set<string>(), volumes: new Set<string>(), secrets: new Set<string>(), configs: new Set<string>() };
+    const notImported = (kind: keyof typeof skipped, name: string, at: string): boolean => {
+        if (!skipped[kind].has(name)) return false;
+        c.error(at, `refers to the ${kind.slice(0, -1)} ${JSON.stringify(name)}, which is not imported (see ${kind}.${name})`);
+        return true;
+    };
+
+    // Networks.
+    const networks: Obj = {};
+    for (const [name, raw] of Object.entries<Obj | null>(doc.networks ?? {})) {
+        const n = raw ?? {};
+        const base = `networks.${name}`;
+        const out: Obj = {};
+        if (n.external) {
+            c.error(`${base}.external`, SCHEMA("networks.<name>.external") + "; Dockyard would create a new network instead of joining the existing one");
+        }
+        if (n.driver !== undefined) {
+            if (n.driver === "overlay" || n.driver === "bridge") out.driver = n.driver;
+            else c.error(`${base}.driver`, `Dockyard networks are "overlay" or "bridge", got ${JSON.stringify(n.driver)}`);
+        }
+        if (n.internal !== undefined) out.internal = n.internal;
+        if (n.external) {
+            skipped.networks.add(name);
+        } else if ((n.driver ?? "overlay") === "overlay") {
+            // Compose's overlay networks are not attachable unless it says so; Dockyard's are.
+            out.attachable = n.attachable === true;
+        } else if (n.attachable === false) {
+            c.error(`${base}.attachable`, `Dockyard's ${n.driver} networks are always attachable`);
+        } else if (n.attachable === true) c.warn(`${base}.attachable`, `not written: Dockyard's ${n.driver} networks are always attachable`);
+        if (n.driver_opts !== undefined) {
+            for (const [k, v] of Object.entries<string>(n.driver_opts)) {
+                if (k === "encrypted") out.encrypted = true;
+                else c.error(`${base}.driver_opts.${k}`, SCHEMA("networks.<name>.driverOptions") + `; value ${JSON.stringify(v)}`);
+            }
+        }
+        if (n.ipam !== undefined) {
+            const configs: Obj[] = n.ipam.config ?? [];
+            if (n.ipam.driver !== undefined && n.ipam.driver !== "default") c.error(`${base}.ipam.driver`, SCHEMA("networks.<name>.ipamDriver"));
+            configs.forEach((cfg, i) => {
+                const handled: string[] = [];
+                if (i === 0 && cfg.subnet !== undefined) {
+                    out.subnet = cfg.subnet;
+                    handled.push("subnet");
+                    if (cfg.gateway !== undefined) {
+                        out.gateway = cfg.gateway;
+                        handled.push("gateway");
+                    }
+                } else if (i > 0) {
+                    c.error(`${base}.ipam.config[${i}]`, SCHEMA("networks.<name>.subnets (more than one)"));
+                    handled.push("subnet");
+                }
+                c.rest(cfg, `${base}.ipam.config[${i}]`, handled, {
+                    gateway: "Dockyard sets a gateway only within the network's one subnet",
+                    ip_range: SCHEMA("networks.<name>.ipRange"),
+                });
+            });
+            c.rest(n.ipam, `${base}.ipam`, ["config", "driver"]);
+        }
+        if (n.labels !== undefined) out.labels = { ...n.labels };
+        c.rest(n, base, ["external", "driver", "internal", "attachable", "driver_opts", "ipam", "labels", ...(n.external ? ["name"] : [])],
+            { name: SCHEMA("networks.<name>.name") + "; Dockyard names it <prefix>-<network>" });
+        if (!n.external) networks[name] = out;
+    }
+
+    // Volumes: Compose keeps them when the stack is removed, so the import retains them too.
+    const volumes: Obj = {};
+    for (const [name, raw] of Object.entries<Obj | null>(doc.volumes ?? {})) {
+        const v = raw ?? {};
+        const base = `volumes.${name}`;
+        const out: Obj = { deletion: "retain" };
+        if (v.external) c.error(`${base}.external`, SCHEMA("volumes.<name>.external") + "; Dockyard would create a new, empty volume instead of using the existing one");
+        if (v.driver !== undefined) out.driver = v.driver;
+        if (v.driver_opts !== undefined) out.driverOptions = Object.fromEntries(Object.entries(v.driver_opts).map(([k, x]) => [k, String(x)]));
+        if (v.labels !== undefined) out.labels = { ...v.labels };
+        c.rest(v, base, ["external", "driver", "driver_opts", "labels", ...(v.external ? ["name"] : [])], { name: SCHEMA("volumes.<name>.name") + "; Dockyard names it <prefix>-<volume>" });
+        if (v.external) skipped.volumes.add(name);
+        else volumes[name] = out;
+    }
+
+    // Secrets: values go to secret config keys.
+    const secrets: Obj = {};
+    const usedKeys = new Set<string>();
+    for (const [name, raw] of Object.entries<Obj | null>(doc.secrets ?? {})) {
+        const s = raw ?? {};
+        const base = `secrets.${name}`;
+        let key = configKeyFor(name);
+        for (let i = 2; usedKeys.has(key); i++) key = `${configKeyFor(name)}${i}`;
+        usedKeys.add(key);
+        if (s.external) {
+            skipped.secrets.add(name);
+            c.error(`${base}.external`, SCHEMA("secrets.<name>.external") + "; set its value with `pulumi config set --secret` and drop external");
+        } else if (typeof s.file === "string") {
+            const marker = s.file.split(/[\\/]/);
+            const at = marker.indexOf(ENV_MARKER);
+            secretSources.push({ secret: name, key, from: at >= 0 ? { env: marker.slice(at + 1).join("/") } : { file: s.file } });
+            secrets[name] = { fromConfig: key };
+        } else {
+            c.error(base, "expected file: or environment:");
+        }
+        c.rest(s, base, ["external", "file", "name"], { template_driver: SCHEMA("secrets.<name>.templateDriver"), driver: SCHEMA("secrets.<name>.driver") });
+        if (s.name !== undefined && !s.external) c.error(`${base}.name`, SCHEMA("secrets.<name>.name") + "; Dockyard names it <prefix>-<secret>");
+    }
+
+    // Configs: their content is written into the stack file (configs are not secret).
+    const configs: Obj = {};
+    for (const [name, raw] of Object.entries<Obj | null>(doc.configs ?? {})) {
+        const cf = raw ?? {};
+        const base = `configs.${name}`;
+        if (cf.external) {
+            skipped.configs.add(name);
+            c.error(`${base}.external`, SCHEMA("configs.<name>.external"));
+        }
+        else if (typeof cf.file === "string") {
+            const marker = cf.file.split(/[\\/]/);
+            const at = marker.indexOf(ENV_MARKER);
+            if (at >= 0) {
+                const variable = marker.slice(at + 1).join("/");
+                const value = opts.env[variable];
+                if (value === undefined) {
+                    skipped.configs.add(name);
+                    c.error(`${base}.environment`, `the variable ${variable} is not set`);
+                }
+                else configs[name] = { data: value };
+            } else {
+                try {
+                    configs[name] = { data: opts.readFile(cf.file) };
+                } catch (e) {
+                    skipped.configs.add(name);
+                    c.error(`${base}.file`, `cannot read ${cf.file}: ${(e as Error).message}`);
+                }
+            }
+        } else c.error(base, "expected file: or environment:");
+        c.rest(cf, base, ["external", "file", "name"], { template_driver: SCHEMA("configs.<name>.templateDriver") });
+        if (cf.name !== undefined && !cf.external) c.error(`${base}.name`, SCHEMA("configs.<name>.name") + "; Dockyard names it <prefix>-<config>");
+    }
+
+    // Services (and the images they build).
+    const images: Obj = {};
+    const services: Obj = {};
+    const registryHosts = new Map<string, string>();
+    let usesDefaultNetwork = false;
+    for (const [name, raw] of Object.entries<Obj>(doc.services ?? {})) {
+        const base = `services.${name}`;
+        const s: Obj = {};
+        // Image, built or pulled.
+        if (raw.build !== undefined) {
+            const b: Obj = typeof raw.build === "string" ? { context: raw.build } : raw.build;
+            const img: Obj = {};
+            const context = b.context ?? ".";
+            if (/^(https?|git):\/\/|^git@|\.git(#|$)/.test(context)) {
+                c.error(`${base}.build.context`, `Dockyard builds local directories only, got ${JSON.stringify(context)}`);
+            }
+            img.context = path.relative(opts.projectDir, path.resolve(opts.composeDir, context)) || ".";
+            if (b.dockerfile !== undefined) img.dockerfile = b.dockerfile;
+            let ref = { repository: `${opts.stack}/${name}`.toLowerCase().replace(/[^a-z0-9/._-]/g, "-") } as ReturnType<typeof splitImage>;
+            if (typeof raw.image === "string") ref = splitImage(raw.image);
+            else c.warn(`${base}.build`, `no image: given; the image is pushed as ${ref.repository}`);
+            img.repository = ref.repository;
+            if (ref.tag !== undefined && ref.tag !== "latest") img.tag = ref.tag;
+            else if (ref.tag === "latest") c.warn(`${base}.image`, "tag \"latest\" dropped: Dockyard tags each build immutably and deploys it by digest");
+            const [firstHost] = registryHosts.keys();
+            if (ref.host !== undefined && firstHost === undefined) registryHosts.set(ref.host, `${base}.image`);
+            else if (ref.host !== undefined && ref.host !== firstHost) {
+                c.error(`${base}.image`, `built images go to one registry per stack; ${firstHost} is already used by ${registryHosts.get(firstHost!)}, got ${ref.host}`);
+            }
+            if (b.args !== undefined) {
+                img.buildArgs = {};
+                for (const [k, v] of Object.entries(b.args)) {
+                    if (v === null || v === undefined) c.error(`${base}.build.args.${k}`, "no value (the variable was not set when importing)");
+                    else img.buildArgs[k] = String(v);
+                }
+            }
+            if (b.target !== undefined) img.target = b.target;
+            for (const k of Object.keys(b)) {
+                if (!["context", "dockerfile", "args", "target"].includes(k)) c.warn(`${base}.build.${k}`, "build-time only setting with no Dockyard key; the image is built without it");
+            }
+            images[name] = img;
+            s.image = name;
+        } else if (typeof raw.image === "string") {
+            const ref = splitImage(raw.image);
+            if (ref.tag === undefined && !raw.image.includes("@")) {
+                s.image = `${raw.image}:latest`;
+                c.warn(`${base}.image`, `no tag: written as ${JSON.stringify(s.image)}, as Docker reads it; pin a version or digest`);
+            } else {
+                s.image = raw.image;
+                if (ref.tag === "latest") c.warn(`${base}.image`, "mutable tag \"latest\": pin a version or digest");
+            }
+        } else c.error(`${base}.image`, "expected image: or build:, got neither");
+
+        // Deploy.
+        const d: Obj = raw.deploy ?? {};
+        const dbase = `${base}.deploy`;
+        if (d.mode === "global") s.global = true;
+        else if (d.mode !== undefined && d.mode !== "replicated") c.error(`${dbase}.mode`, `Dockyard services are replicated or global, got ${JSON.stringify(d.mode)}`);
+        if (d.replicas !== undefined) {
+            if (d.mode === "global") c.warn(`${dbase}.replicas`, "ignored by Swarm for a global service; not written");
+            else s.replicas = number(d.replicas);
+        }
+
+        // Command and arguments.
+        // The loader splits string forms into words, as Compose does (no shell).
+        for (const [key, to] of [["entrypoint", "command"], ["command", "args"]] as const) {
+            if (raw[key] === undefined) continue;
+            if (Array.isArray(raw[key])) s[to] = raw[key].map(String);
+            else c.error(`${base}.${key}`, `expected the loader's list of words, got ${JSON.stringify(raw[key])}`);
+        }
+
+        // Environment (env_file is already read into it by the loader).
+        if (raw.environment !== undefined) {
+            const e: Obj = {};
+            for (const [k, v] of Object.entries(raw.environment)) {
+                if (v === null || v === undefined) c.error(`${base}.environment.${k}`, "no value (the variable was not set when importing); set it or give a value");
+                else e[k] = String(v);
+            }
+            if (Object.keys(e).length) s.env = e;
+        }
+
+        // Ports.
+        if (raw.ports !== undefined) {
+            s.ports = [];
+            (raw.ports as Obj[]).forEach((p, i) => {
+                const pbase = `${base}.ports[${i}]`;
+                const out: Obj = { target: number(p.target) };
+                if (p.published === undefined || p.published === null || p.published === "") {
+                    c.error(`${pbase}.published`, `none given: Swarm publishes it on a free port it picks; Dockyard cannot, so the port is not imported`);
+                } else out.published = number(p.published);
+                if (p.protocol !== undefined) {
+                    if (p.protocol === "tcp" || p.protocol === "udp") out.protocol = p.protocol;
+                    else c.error(`${pbase}.protocol`, `Dockyard publishes tcp or udp, got ${JSON.stringify(p.protocol)}`);
+                }
+                if (p.mode !== undefined) out.mode = p.mode;
+                c.rest(p, pbase, ["target", "published", "protocol", "mode"]);
+                if (out.published !== undefined) s.ports.push(out);
+            });
+        }
+
+        // Networks.
+        if (raw.networks !== undefined) {
+            const entries: Array<[string, Obj | null]> = Array.isArray(raw.networks) ? raw.networks.map((n: string) => [n, null]) : Object.entries(raw.networks);
+            s.networks = entries.filter(([n]) => !notImported("networks", n, `${base}.networks.${n}`)).map(([n]) => n);
+            for (const [n, opt] of entries) {
+                if (!opt) continue;
+                if (opt.aliases !== undefined) c.error(`${base}.networks.${n}.aliases`, SCHEMA("services.<name>.aliases") + "; the service is reachable by its name only");
+                c.rest(opt, `${base}.networks.${n}`, ["aliases"], { ipv4_address: SCHEMA("services.<name>.networks[].ipv4Address"), ipv6_address: SCHEMA("services.<name>.networks[].ipv6Address") });
+            }
+        } else {
+            s.networks = ["default"];
+            usesDefaultNetwork = true;
+        }
+
+        // Mounts.
+        if (raw.volumes !== undefined) {
+            const mounts: Obj[] = [];
+            (raw.volumes as Obj[]).forEach((v, i) => {
+                const vbase = `${base}.volumes[${i}]`;
+                const m: Obj = { target: v.target };
+                if (v.type === "volume") {
+                    if (v.source === undefined || v.source === "") c.error(vbase, SCHEMA("anonymous volumes") + "; name the volume");
+                    else if (!notImported("volumes", v.source, `${vbase}.source`)) m.volume = v.source;
+                    if (v.volume !== undefined) c.error(`${vbase}.volume`, SCHEMA("services.<name>.mounts[].noCopy"));
+                } else if (v.type === "bind") {
+                    m.hostPath = v.source;
+                    if (v.bind !== undefined) c.error(`${vbase}.bind`, SCHEMA("services.<name>.mounts[].propagation"));
+                    c.warn(vbase, `bind mount of ${v.source}: the path must exist on every node the service can run on`);
+                } else if (v.type === "tmpfs") {
+                    const size = number(v.tmpfs?.size);
+                    if (size === undefined) c.error(`${vbase}.tmpfs.size`, "Dockyard needs a tmpfs size; Docker's default is unlimited");
+                    else m.tmpfs = size;
+                    for (const k of Object.keys(v.tmpfs ?? {})) if (k !== "size") c.error(`${vbase}.tmpfs.${k}`, SCHEMA(`services.<name>.mounts[].tmpfs ${k}`));
+                } else c.error(`${vbase}.type`, `Dockyard mounts volumes, binds and tmpfs, got ${JSON.stringify(v.type)}`);
+                if (v.read_only === true) m.readOnly = true;
+                c.rest(v, vbase, ["type", "source", "target", "read_only", "volume", "bind", "tmpfs"], {}, { consistency: "Swarm ignores it too" });
+                // Mounts that cannot be imported are left out (reported above).
+                if (m.volume !== undefined || m.hostPath !== undefined || m.tmpfs !== undefined) mounts.push(m);
+            });
+            s.mounts = mounts;
+        }
+
+        // Secrets and configs mounted as files.
+        if (raw.secrets !== undefined) {
+            s.secrets = (raw.secrets as Obj[]).map((ref, i) => [ref, i] as const).filter(([ref, i]) => !notImported("secrets", ref.source, `${base}.secrets[${i}]`)).map(([ref, i]) => {
+                const sbase = `${base}.secrets[${i}]`;
+                let target: string | undefined = ref.target;
+                if (target !== undefined && target.startsWith("/")) {
+                    if (/^\/run\/secrets\/[^/]+$/.test(target)) target = target.slice("/run/secrets/".length);
+                    else c.error(`${sbase}.target`, SCHEMA("secret files outside /run/secrets") + `, got ${JSON.stringify(target)}`);
+                }
+                if (ref.uid !== undefined && String(ref.uid) !== "0") c.error(`${sbase}.uid`, SCHEMA("services.<name>.secrets[].uid") + "; the file is owned by root");
+                if (ref.gid !== undefined && String(ref.gid) !== "0") c.error(`${sbase}.gid`, SCHEMA("services.<name>.secrets[].gid") + "; the file is owned by root");
+                if (ref.mode !== undefined && number(ref.mode) !== 0o444) c.error(`${sbase}.mode`, SCHEMA("services.<name>.secrets[].mode") + "; the file mode is 0444");
+                c.rest(ref, sbase, ["source", "target", "uid", "gid", "mode"]);
+                return target === undefined || target === ref.source ? ref.source : { name: ref.source, target };
+            });
+        }
+        if (raw.configs !== undefined) {
+            s.configs = (raw.configs as Obj[]).map((ref, i) => [ref, i] as const).filter(([ref, i]) => !notImported("configs", ref.source, `${base}.configs[${i}]`)).map(([ref, i]) => {
+                const cbase = `${base}.configs[${i}]`;
+                if (ref.uid !== undefined && String(ref.uid) !== "0") c.error(`${cbase}.uid`, SCHEMA("services.<name>.configs[].uid") + "; the file is owned by root");
+                if (ref.gid !== undefined && String(ref.gid) !== "0") c.error(`${cbase}.gid`, SCHEMA("services.<name>.configs[].gid") + "; the file is owned by root");
+                if (ref.mode !== undefined && number(ref.mode) !== 0o444) c.error(`${cbase}.mode`, SCHEMA("services.<name>.configs[].mode") + "; the file mode is 0444");
+                c.rest(ref, cbase, ["source", "target", "uid", "gid", "mode"]);
+                // Swarm mounts a config at /<name> when no target is given.
+                return { name: ref.source, target: ref.target ?? `/${ref.source}` };
+            });
+        }
+
+        if (raw.healthcheck !== undefined) {
+            const h = healthCheck(c, raw.healthcheck, `${base}.healthcheck`);
+            if (h) s.healthCheck = h;
+        }
+        if (d.update_config !== undefined) s.update = rollout(c, d.update_config, `${dbase}.update_config`);
+        if (d.rollback_config !== undefined) s.rollback = rollout(c, d.rollback_config, `${dbase}.rollback_config`);
+        if (d.endpoint_mode !== undefined) s.endpointMode = d.endpoint_mode;
+        if (d.resources !== undefined) {
+            if (d.resources.limits !== undefined) s.limits = resources(c, d.resources.limits, `${dbase}.resources.limits`);
+            if (d.resources.reservations !== undefined) s.reservations = resources(c, d.resources.reservations, `${dbase}.resources.reservations`);
+            c.rest(d.resources, `${dbase}.resources`, ["limits", "reservations"]);
+        }
+        if (d.placement !== undefined) {
+            if (d.placement.constraints !== undefined) s.constraints = [...d.placement.constraints];
+            if (d.placement.preferences !== undefined) {
+                const prefs = preferences(c, d.placement.preferences, `${dbase}.placement.preferences`);
+                if (prefs.length) s.preferences = prefs;
+            }
+            c.rest(d.placement, `${dbase}.placement`, ["constraints", "preferences"], {
+                max_replicas_per_node: SCHEMA("services.<name>.maxReplicasPerNode"),
+            });
+        }
+        if (d.labels !== undefined) s.labels = { ...d.labels };
+        const restart = restartPolicy(c, raw, base);
+        if (restart) s.restart = restart;
+        c.rest(d, dbase, ["mode", "replicas", "update_config", "rollback_config", "endpoint_mode", "resources", "placement", "labels", "restart_policy"]);
+
+        if (raw.user !== undefined) s.user = String(raw.user);
+        if (raw.read_only === true) s.readOnlyRootFilesystem = true;
+        else if (raw.read_only !== undefined && raw.read_only !== false) c.error(`${base}.read_only`, `expected true or false, got ${JSON.stringify(raw.read_only)}`);
+        c.rest(raw, base, ["build", "image", "deploy", "entrypoint", "command", "environment", "ports", "networks", "volumes", "secrets", "configs", "healthcheck", "user", "restart", "read_only"],
+            { ...WHY_SERVICE, labels: SCHEMA("services.<name>.containerLabels") + " (deploy.labels are mapped to the service's labels)" }, HARMLESS_SERVICE_KEYS);
+        for (const k of ["ports", "networks", "mounts", "secrets", "configs"]) if (Array.isArray(s[k]) && s[k].length === 0) delete s[k];
+        services[name] = s;
+    }
+
+    // Like docker stack deploy: services that name no network share the stack's default network.
+    if (usesDefaultNetwork && !("default" in networks)) networks.default = { attachable: false };
+
+    if (registryHosts.size > 0) {
+        const [host] = registryHosts.keys();
+        env.registry = { external: { server: host } };
+        c.warn(registryHosts.get(host)!, `images are pushed to the registry ${host}, which must be running (Dockyard can run one for you: registry.selfHosted); credentials are not imported`);
+    }
+    env.networks = networks;
+    env.volumes = volumes;
+    env.secrets = secrets;
+    env.configs = configs;
+    env.images = images;
+    // Swarm's own rollout defaults, so the import changes nothing; delete them for Dockyard's safer
+    // start-first updates that roll back on failure.
+    env.defaults = { update: { ...SWARM_ROLLOUT }, rollback: { ...SWARM_ROLLOUT } };
+    env.services = services;
+    return { environment: env, secrets: secretSources, findings: c.findings };
+}

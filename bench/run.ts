@@ -173,7 +173,7 @@ function startup(): Row[] {
 }
 
 async function main(): Promise<void> {
-    const missing = [swarmMissing(), pluginMissing("docker", "5.2.0")].filter(Boolean);
+    const missing = [swarmMissing(), pluginMissing("docker"), pluginMissing("command")].filter(Boolean);
     if (missing.length) {
         console.error(`bench: cannot run: ${missing.join("; ")}`);
         process.exit(1);

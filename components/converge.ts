@@ -113,7 +113,8 @@ export function waitForService(): void {
         const stuck = wanted.filter((t) => t.Status?.State === "pending" && /no suitable node/.test(t.Status?.Err ?? ""));
         if (stuck.length) {
             pendingSince ||= Date.now();
-            if (Date.now() - pendingSince > 3000) fail(`no node can run it: ${stuck[0].Status.Err}`, stuck);
+            const placement = svc.Spec?.TaskTemplate?.Placement?.Constraints ?? [];
+            if (Date.now() - pendingSince > 3000) fail(`no node can run it: ${stuck[0].Status.Err}${placement.length ? `; its constraints: ${placement.join(", ")}` : ""}`, stuck);
         } else pendingSince = 0;
         if (!update && failed.length >= 3 && running.length === 0) fail(`${failed.length} tasks failed and none is running`, failed);
         if (Date.now() - started > timeout) {

@@ -8,7 +8,7 @@ import { parseArgs } from "util";
 import { ENVIRONMENT_KEY, PINS_KEY as PINS_CONFIG_KEY } from "../config/load";
 import { importCompose } from "./import";
 import { renderMarkdown, review, PreviewJson } from "./report";
-import { Release, appendRelease, describeChanges, lockStack, readReleases, rollbackHistory, rollbackTarget, stateDir } from "./releases";
+import { Release, appendRelease, describeChanges, failureSummary, lockStack, readReleases, rollbackHistory, rollbackTarget, stateDir } from "./releases";
 
 export const PROJECT_DIR = path.resolve(__dirname, "..");
 // Stack config keys, as the CLI names them (`<project>:<key>`).
@@ -86,6 +86,8 @@ export async function reviewCommand(stackName: string, opts: { out?: string; sav
     const planFile = path.join(outDir, `plan-${stackName}.json`);
     // Update plans are behind Pulumi's experimental switch.
     if (opts.savePlan) process.env.PULUMI_EXPERIMENTAL = "true";
+    // What the state holds before this preview's refresh: a recorded resource created again is drift.
+    const recorded = new Set<string>(((await stack.exportStack()).deployment?.resources ?? []).map((r: { urn: string }) => r.urn));
     const events: any[] = [];
     let failure: string | undefined;
     try {
@@ -97,7 +99,7 @@ export async function reviewCommand(stackName: string, opts: { out?: string; sav
     if (failure && !preview.diagnostics?.some((d) => d.severity === "error")) {
         preview.diagnostics = [...(preview.diagnostics ?? []), { message: failure.split("\n").slice(-5).join("\n"), severity: "error" }];
     }
-    const r = review(preview, { stack: stackName, production: env?.production === true || stackName === "prod" });
+    const r = review(preview, { stack: stackName, production: env?.production === true || stackName === "prod", recorded });
     const pinned = (await stack.getAllConfig())[PINS_KEY]?.value;
     const md = renderMarkdown(r) + (pinned ? `\nNote: this stack is pinned to the images of a rolled-back release (${pinned}); code changes to those images are not built until \`deploy\` removes the pins.\n` : "") + (opts.savePlan && !failure ? `\nPlan saved: apply exactly this with \`npm run deploy -- ${stackName} --plan ${path.relative(PROJECT_DIR, planFile)}\`.\n` : "");
     fs.writeFileSync(path.join(outDir, `review-${stackName}.md`), md);
@@ -110,11 +112,12 @@ export async function reviewCommand(stackName: string, opts: { out?: string; sav
 async function applyAndRecord(stack: Stack, kind: string, opts: { plan?: string; message?: string }): Promise<Release> {
     let result: Release["result"] = "succeeded";
     let error: string | undefined;
+    let output = "";
     try {
-        await stack.up({ onOutput: (o) => process.stdout.write(o), plan: opts.plan, message: opts.message ?? `dockyard ${kind}` });
+        await stack.up({ onOutput: (o) => { output += o; process.stdout.write(o); }, plan: opts.plan, message: opts.message ?? `dockyard ${kind}` });
     } catch (e: any) {
         result = "failed";
-        error = String(e.stderr || e.message || e).trim().split("\n").slice(-8).join("\n");
+        error = failureSummary(`${output}\n${e.stderr ?? ""}\n${e.message ?? e}`);
     }
     const outputs = await stack.outputs();
     const history = await stack.history(1).catch(() => []);
@@ -130,7 +133,8 @@ async function applyAndRecord(stack: Stack, kind: string, opts: { plan?: string;
         message: error,
     });
     if (result === "failed") {
-        console.error(`\ndockyard: release ${release.number} of ${stack.name} FAILED (errors above); it is recorded as failed. Swarm rolls back any service update that fails, so the services keep running the last good release's images.`);
+        console.error(`\ndockyard: release ${release.number} of ${stack.name} FAILED; it is recorded as failed. Why:\n${error}\n` +
+            "dockyard: Swarm rolls back any service update that fails, so the services keep running the last good release's images.");
     } else {
         console.log(`\ndockyard: release ${release.number} of ${stack.name} recorded (${kind}).`);
     }

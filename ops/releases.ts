@@ -115,6 +115,30 @@ export function describeChanges(prev: Release | undefined, cur: Release): string
     return out.length ? out.join(", ") : "no service changes";
 }
 
+/**
+ * The reason a deploy failed, from its output: each service's convergence diagnosis (printed by the
+ * components' convergence wait, once per service even though Pulumi repeats it), or else the last
+ * lines of the output.
+ */
+export function failureSummary(output: string): string {
+    const lines = output.split("\n");
+    const blocks: string[] = [];
+    for (let i = 0; i < lines.length; i++) {
+        const start = lines[i].indexOf("dockyard: service ");
+        if (start < 0 || !/did not converge/.test(lines[i])) continue;
+        const block = [lines[i].slice(start).trimEnd()];
+        const indent = lines[i].length - lines[i].trimStart().length;
+        // The lines that follow belong to it while they are indented deeper than its own.
+        for (let j = i + 1; j < lines.length && lines[j].trim() && lines[j].length - lines[j].trimStart().length > indent; j++) {
+            block.push(lines[j].slice(indent).trimEnd());
+        }
+        const text = block.join("\n");
+        if (!blocks.includes(text)) blocks.push(text);
+    }
+    if (blocks.length) return blocks.join("\n");
+    return output.trim().split("\n").filter((l) => l.trim()).slice(-8).join("\n");
+}
+
 export interface Lock {
     release(): void;
 }

@@ -33,6 +33,8 @@ export interface Change {
     readonly type: string;
     readonly change: ChangeKind;
     readonly properties: readonly PropertyChange[];
+    /** Set when the change puts back what was changed or removed outside Dockyard. */
+    readonly drift?: string;
 }
 
 export interface Danger {
@@ -90,10 +92,20 @@ export function showValue(v: unknown): string | undefined {
     return short.length > 120 ? `${short.slice(0, 117)}...` : short;
 }
 
-export function review(preview: PreviewJson, opts: { stack: string; production: boolean }): Review {
+/**
+ * The review of a preview. `recorded` are the URNs in the stack's state before the preview: a
+ * recorded resource the preview creates again was removed outside Dockyard (drift). A refresh step
+ * that found differences is drift too: the object was changed outside Dockyard.
+ */
+export function review(preview: PreviewJson, opts: { stack: string; production: boolean; recorded?: ReadonlySet<string> }): Review {
     const errors = (preview.diagnostics ?? []).filter((d) => d.severity === "error").map((d) => d.message.trim());
     const changes: Change[] = [];
+    const changedOutside = new Map<string, readonly string[]>();
     for (const step of preview.steps ?? []) {
+        if (step.op === "refresh") {
+            if (step.diffReasons?.length) changedOutside.set(step.urn, step.diffReasons);
+            continue;
+        }
         const change = OPS[step.op];
         const state = step.newState ?? step.oldState;
         if (!change || !state || state.custom !== true) continue; // components and the stack are logical only
@@ -108,7 +120,10 @@ export function review(preview: PreviewJson, opts: { stack: string; production: 
             }))
             // Provider normalisations (an empty map added, nothing on either side) are noise.
             .filter((p) => !(p.old === undefined && (p.new === undefined || /^(\[\]|\{\})$/.test(p.new))));
-        changes.push({ component: lastSegment(state.parent) || lastSegment(step.urn), resource: lastSegment(step.urn), type, change, properties });
+        const removed = change === "create" && opts.recorded?.has(step.urn);
+        const changed = changedOutside.get(step.urn);
+        const drift = removed ? "removed outside Dockyard: created again" : changed ? `changed outside Dockyard (${changed.join(", ")}): put back` : undefined;
+        changes.push({ component: lastSegment(state.parent) || lastSegment(step.urn), resource: lastSegment(step.urn), type, change, properties, ...(drift ? { drift } : {}) });
     }
 
     const dangers: Danger[] = [];
@@ -161,13 +176,17 @@ export function renderMarkdown(r: Review): string {
     if (r.dangers.length) {
         out.push("### :warning: Dangerous changes", "", ...r.dangers.map((d) => `- \`${d.resource}\`: ${d.reason}`), "");
     }
+    const drifted = r.changes.filter((c) => c.drift);
+    if (drifted.length) {
+        out.push("### Drift: changed outside Dockyard", "", ...drifted.map((c) => `- \`${c.resource}\` (${shortType(c.type)}): ${c.drift}`), "");
+    }
     if (summary) out.push(`**${summary}**`, "");
     if (r.changes.length) out.push("| Component | Resource | Change | What changes |", "| --- | --- | --- | --- |");
     for (const c of r.changes) {
         const what = c.properties.length
             ? c.properties.map((p) => (p.old !== undefined && p.new !== undefined ? `\`${p.path}\`: ${p.old} → ${p.new}` : p.new !== undefined ? `\`${p.path}\`: + ${p.new}` : p.old !== undefined ? `\`${p.path}\`: − ${p.old}` : `\`${p.path}\``)).join("<br>")
             : "";
-        out.push(`| ${cell(c.component)} | ${cell(c.resource)} (${shortType(c.type)}) | ${VERB[c.change]} | ${cell(what)} |`);
+        out.push(`| ${cell(c.component)} | ${cell(c.resource)} (${shortType(c.type)}) | ${VERB[c.change]}${c.drift ? " (drift)" : ""} | ${cell(what)} |`);
     }
     out.push("", `Exit code ${r.exitCode}: ${["no changes", "error", "changes", "dangerous changes"][r.exitCode]}.`);
     return out.join("\n") + "\n";

@@ -54,8 +54,11 @@ fi
 run() { bash scripts/dockyard-env.sh "$@"; }
 plugins="$(run pulumi plugin ls 2>/dev/null || true)"
 missing=()
-echo "$plugins" | grep -Eq '^docker +resource +5\.2\.0( |$)' || missing+=("docker 5.2.0")
-echo "$plugins" | grep -Eq '^command +resource +1\.2\.1( |$)' || missing+=("command 1.2.1")
+# Each provider plugin must match the version its installed npm package asks the engine for.
+for name in docker command; do
+  version="$(node -p "require('@pulumi/$name/package.json').version")"
+  echo "$plugins" | grep -Eq "^$name +resource +${version//./\\.}( |$)" || missing+=("$name $version")
+done
 if [ ${#missing[@]} -gt 0 ]; then
   {
     echo "dockyard: NOT DEPLOYING the dev stack: these Pulumi provider plugins are not installed and this"

@@ -55,7 +55,7 @@ describe("e2e: scenarios on the real engines", function () {
     let box: Sandbox;
 
     before(function () {
-        requireOrSkip(this, swarmMissing(), pluginMissing("docker", "5.2.0"), pluginMissing("command", "1.2.1"));
+        requireOrSkip(this, swarmMissing(), pluginMissing("docker"), pluginMissing("command"));
         box = projectSandbox(prefix, { web: 18100, registry: 15100 });
         // Three web replicas behind DNS round-robin on the overlay network, updated start-first:
         // the load comes from inside the network, as host ports hold one task per node.

@@ -47,7 +47,7 @@ describe("integration: components against the real Docker engine", function () {
     const outputs = () => JSON.parse(box.pulumi(["stack", "output", "--json", "--show-secrets"]).stdout);
 
     before(function () {
-        requireOrSkip(this, swarmMissing(), pluginMissing("docker", "5.2.0"), pluginMissing("command", "1.2.1"));
+        requireOrSkip(this, swarmMissing(), pluginMissing("docker"), pluginMissing("command"));
         box = sandbox({ "Pulumi.yaml": "name: components-it\nruntime: nodejs\nmain: index.js\n", "index.js": PROGRAM });
         box.env.DOCKYARD_ROOT = ROOT;
         box.pulumi(["stack", "init", "it"]);

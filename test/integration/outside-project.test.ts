@@ -141,7 +141,7 @@ describe("a separate project using the packed component library", function () {
     });
 
     it("deploys on the real engine, serves, and is destroyed", async function () {
-        requireOrSkip(this, swarmMissing(), pluginMissing("docker", versionOf("@pulumi/docker")), pluginMissing("command", versionOf("@pulumi/command")));
+        requireOrSkip(this, swarmMissing(), pluginMissing("docker"), pluginMissing("command"));
         box.pulumi(["stack", "init", "test"]);
         box.pulumi(["config", "set", "--secret", "token"], { input: "outside-token" });
         try {

@@ -51,22 +51,58 @@ export function pulumiMissing(): string | undefined {
     return undefined;
 }
 
-/** Why a provider plugin is unavailable, or undefined when `pulumi plugin ls` lists it. */
-export function pluginMissing(name: string, version: string): string | undefined {
+/** The provider plugin each installed Pulumi package asks the engine for: its npm version. */
+export function providerVersion(pkg: "docker" | "command"): string {
+    return (require(`@pulumi/${pkg}/package.json`) as { version: string }).version;
+}
+
+/**
+ * Why the provider plugin the installed `@pulumi/<name>` package needs is unavailable, or undefined
+ * when `pulumi plugin ls` lists it. With no version of it installed the suite skips (loudly); with
+ * another version installed it fails, so a version bump can never turn real suites into skips.
+ */
+export function pluginMissing(name: "docker" | "command"): string | undefined {
     const missing = pulumiMissing();
     if (missing) return missing;
-    const list = sh("pulumi", ["plugin", "ls", "--json"]);
-    const found = (JSON.parse(list || "[]") as Array<{ name: string; kind: string; version: string }>).some(
-        (p) => p.name === name && p.kind === "resource" && p.version === version,
-    );
-    return found ? undefined : `the Pulumi provider plugin resource ${name} ${version} is not installed`;
+    const version = providerVersion(name);
+    const plugins = (JSON.parse(sh("pulumi", ["plugin", "ls", "--json"]) || "[]") as Array<{ name: string; kind: string; version: string }>)
+        .filter((p) => p.name === name && p.kind === "resource");
+    if (plugins.some((p) => p.version === version)) return undefined;
+    if (plugins.length) {
+        throw new Error(`@pulumi/${name} ${version} needs the provider plugin ${name} ${version}, but only ${plugins.map((p) => p.version).join(", ")} is installed; ` +
+            `install it: pulumi plugin install resource ${name} ${version} [--file <binary>]`);
+    }
+    return `the Pulumi provider plugin resource ${name} ${version} is not installed`;
 }
+
+/** Suites that ran against the real engine, counted for the summary `npm test` prints. */
+const realEngine = { suites: new Set<Mocha.Suite>(), passed: 0, failed: 0, skipped: [] as string[] };
+
+/** Mocha root hooks (see .mocharc.json): count real-engine tests and say how many ran. */
+export const mochaHooks = {
+    afterEach(this: Mocha.Context) {
+        let suite: Mocha.Suite | undefined = this.currentTest?.parent;
+        while (suite && !realEngine.suites.has(suite)) suite = suite.parent;
+        if (!suite || this.currentTest?.isPending()) return;
+        if (this.currentTest?.state === "passed") realEngine.passed++;
+        else if (this.currentTest?.state === "failed") realEngine.failed++;
+    },
+    afterAll() {
+        if (realEngine.suites.size === 0 && realEngine.skipped.length === 0) return;
+        console.log(`\n  dockyard: ${realEngine.passed + realEngine.failed} real-engine tests ran (${realEngine.passed} passed, ${realEngine.failed} failed) in ${realEngine.suites.size} suites; ${realEngine.skipped.length} suites skipped${realEngine.skipped.length ? `: ${realEngine.skipped.join("; ")}` : ""}\n`);
+    },
+};
 
 /** Skip the suite (loudly) unless every prerequisite is there. Call from `before`. */
 export function requireOrSkip(ctx: Mocha.Context, ...reasons: Array<string | undefined>): void {
     const missing = reasons.filter((r): r is string => r !== undefined);
-    if (missing.length === 0) return;
-    const title = ctx.currentTest?.parent?.fullTitle() ?? ctx.test?.parent?.fullTitle() ?? "suite";
+    const suite = ctx.currentTest?.parent ?? ctx.test?.parent;
+    const title = suite?.fullTitle() ?? "suite";
+    if (missing.length === 0) {
+        if (suite) realEngine.suites.add(suite);
+        return;
+    }
+    realEngine.skipped.push(title);
     console.log(`\n  !!! SKIPPING "${title}": ${missing.join("; ")}\n`);
     ctx.skip();
 }

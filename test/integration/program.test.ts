@@ -21,7 +21,7 @@ describe("integration: the dev environment deployed for real", function () {
     let box: Sandbox;
 
     before(function () {
-        requireOrSkip(this, swarmMissing(), pluginMissing("docker", "5.2.0"), pluginMissing("command", "1.2.1"));
+        requireOrSkip(this, swarmMissing(), pluginMissing("docker"), pluginMissing("command"));
         box = projectSandbox(prefix, { web: WEB_PORT, registry: REGISTRY_PORT });
         box.pulumi(["stack", "init", "it", "--secrets-provider", "passphrase"]);
         box.pulumi(["config", "set", "--secret", "appToken"], { input: "integration-app-token" });

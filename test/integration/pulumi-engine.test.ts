@@ -25,7 +25,7 @@ describe("integration: Pulumi engine with the command provider and Docker", func
     const volumeName = `dockyard-it-${process.pid}-${Date.now()}`;
 
     before(function () {
-        requireOrSkip(this, dockerMissing(), pluginMissing("command", "1.2.1"));
+        requireOrSkip(this, dockerMissing(), pluginMissing("command"));
         box = sandbox({
             "Pulumi.yaml": "name: engine-check\nruntime: nodejs\nmain: index.js\n",
             "index.js": PROGRAM,

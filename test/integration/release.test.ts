@@ -33,7 +33,7 @@ describe("integration: review, release and rollback", function () {
     const served = () => body("/").replace(/ host=.*$/, "");
 
     before(function () {
-        requireOrSkip(this, swarmMissing(), pluginMissing("docker", "5.2.0"), pluginMissing("command", "1.2.1"));
+        requireOrSkip(this, swarmMissing(), pluginMissing("docker"), pluginMissing("command"));
         box = projectSandbox(prefix, { web: WEB_PORT, registry: REGISTRY_PORT });
         box.pulumi(["stack", "init", "it", "--secrets-provider", "passphrase"]);
         box.pulumi(["config", "set", "--secret", "appToken"], { input: "release-test-token" });
@@ -52,7 +52,8 @@ describe("integration: review, release and rollback", function () {
         assert.ok(r.stdout.startsWith("## Dockyard review of `it`\n"), r.stdout);
         const json = JSON.parse(fs.readFileSync(path.join(box.dir, ".dockyard/reviews/review-it.json"), "utf8"));
         assert.strictEqual(json.exitCode, 2);
-        assert.strictEqual(json.counts.create, 9);
+        // 9 Docker objects and commands, and a convergence wait for each of the 3 services.
+        assert.strictEqual(json.counts.create, 12);
         assert.strictEqual(fs.readFileSync(path.join(box.dir, ".dockyard/reviews/review-it.md"), "utf8"), r.stdout);
     });
 
@@ -71,45 +72,93 @@ describe("integration: review, release and rollback", function () {
         assert.strictEqual(sh("curl", ["-s", "-X", "PUT", "--data-binary", "precious", `http://127.0.0.1:${WEB_PORT}/kv/data`]), "stored data");
     });
 
-    it("a release whose health check fails is recorded as failed and v2 keeps serving", async () => {
+    it("services, a network and a secret removed behind Dockyard's back show as drift and are put back by the next deploy", async () => {
+        sh("docker", ["service", "rm", `${prefix}-web`, `${prefix}-kv`]);
+        await eventually("the services' tasks to be gone", () => sh("docker", ["ps", "-q", "--filter", `label=com.docker.swarm.service.name=${prefix}-web`]).trim() === "");
+        const secret = sh("docker", ["secret", "ls", "--format", "{{.Name}}"]).split("\n").find((n) => n.startsWith(`${prefix}-app_token-`))!;
+        sh("docker", ["secret", "rm", secret]);
+        await eventually("the network to be removable", () => {
+            try {
+                sh("docker", ["network", "rm", `${prefix}-backend`]);
+                return true;
+            } catch {
+                return false;
+            }
+        });
+        const review = cli(["review", "it"]);
+        assert.strictEqual(review.code, 2, review.stdout + review.stderr);
+        assert.ok(review.stdout.includes("### Drift: changed outside Dockyard"), review.stdout);
+        for (const gone of ["web-service", "kv-service", "app_token-secret", "backend-network"]) {
+            assert.match(review.stdout, new RegExp(`- \`${prefix}-${gone}\` \\(docker \\w+\\): removed outside Dockyard: created again`), review.stdout);
+        }
+        const r = cli(["deploy", "it"]);
+        assert.strictEqual(r.code, 0, r.stdout + r.stderr);
+        await eventually("v2 to serve again", () => served() === "dockyard sample app version=v2");
+        assert.strictEqual(body("/kv/data"), "precious", "the volume was never touched");
+        assert.strictEqual(cli(["review", "it"]).code, 0);
+    });
+
+    it("a release whose health check fails is recorded as failed, says why, and v2 keeps serving", async () => {
         setVersion((env) => (env.images.app.buildArgs.BREAK_HEALTH = "1"));
         const r = cli(["deploy", "it"]);
         assert.strictEqual(r.code, 1, r.stdout);
-        assert.ok(r.stderr.includes("dockyard: release 3 of it FAILED"), r.stderr);
+        assert.match(r.stderr, /dockyard: release 4 of it FAILED; it is recorded as failed\. Why:\ndockyard: service \S+-web did not converge: Swarm (rolled|is rolling) the update back/);
+        assert.match(r.stderr, /health check exited 1/);
         await eventually("Swarm to roll web back to v2", () => served() === "dockyard sample app version=v2");
         setVersion((env) => delete env.images.app.buildArgs.BREAK_HEALTH);
+        const listed = cli(["releases", "it"]).stdout;
+        assert.match(listed, /\n4 +\S+ \S+ +failed +deploy .*\n +dockyard: service \S+-web did not converge: Swarm (rolled|is rolling) the update back/);
+    });
+
+    it("deploy of v3 records release 5", async () => {
+        setVersion((env) => (env.images.app.buildArgs.APP_VERSION = "v3"));
+        assert.strictEqual(cli(["deploy", "it"]).code, 0);
+        await eventually("v3 to serve", () => served() === "dockyard sample app version=v3");
     });
 
     it("lists the releases with their results and changes", () => {
-        const lines = cli(["releases", "it"]).stdout.trim().split("\n");
-        assert.strictEqual(lines.length, 4);
-        assert.match(lines[1], /^1 +\S+ \S+ +succeeded deploy .* first release /);
-        assert.match(lines[2], /^2 +\S+ \S+ +succeeded deploy .* kv image, web image /);
-        assert.match(lines[3], /^3 +\S+ \S+ +failed +deploy /);
+        const lines = cli(["releases", "it"]).stdout.trim().split("\n").filter((l) => /^\d/.test(l));
+        assert.strictEqual(lines.length, 5);
+        assert.match(lines[0], /^1 +\S+ \S+ +succeeded deploy .* first release /);
+        assert.match(lines[1], /^2 +\S+ \S+ +succeeded deploy .* kv image, web image /);
+        assert.match(lines[2], /^3 +\S+ \S+ +succeeded deploy .* no service changes /);
+        assert.match(lines[3], /^4 +\S+ \S+ +failed +deploy /);
+        assert.match(lines[4], /^5 +\S+ \S+ +succeeded deploy .*\(running now\)$/);
     });
 
-    it("rollback returns to the last good release before the current one, keeping volume data", async () => {
-        const r = cli(["rollback", "it", "--yes"]);
-        assert.strictEqual(r.code, 0, r.stderr);
-        assert.ok(r.stdout.includes("dockyard: rolling it back to release 1"), r.stdout);
-        await eventually("release 1 (dev) to serve", () => served() === "dockyard sample app version=dev");
+    it("rolling back twice goes further back, never forward: v3 → v2 → v1, volume data kept", async () => {
+        const first = cli(["rollback", "it", "--yes"]);
+        assert.strictEqual(first.code, 0, first.stderr);
+        assert.ok(first.stdout.includes("dockyard: rolling it back to release 3"), first.stdout);
+        await eventually("v2 to serve", () => served() === "dockyard sample app version=v2");
         assert.strictEqual(body("/kv/data"), "precious");
         const preview = box.pulumi(["preview", "--expect-no-changes"], { allowFailure: true });
         assert.strictEqual(preview.code, 0, "state, preview and reality agree after a rollback");
+
+        // Release 2 runs the same code as 3, so the next one back is release 1.
+        const second = cli(["rollback", "it", "--yes"]);
+        assert.strictEqual(second.code, 0, second.stderr);
+        assert.ok(second.stdout.includes("dockyard: rolling it back to release 1"), second.stdout);
+        await eventually("release 1 (dev) to serve", () => served() === "dockyard sample app version=dev");
+        assert.strictEqual(body("/kv/data"), "precious");
+        assert.match(cli(["releases", "it"]).stdout, /\n5 .*\(rolled back from\)/);
     });
 
-    it("rollback --to a named release", async () => {
-        assert.strictEqual(cli(["rollback", "it", "--to", "2", "--yes"]).code, 0);
-        await eventually("release 2 (v2) to serve", () => served() === "dockyard sample app version=v2");
+    it("rollback --to a release that was rolled back from asks first; --yes deploys it", async () => {
+        const refused = cli(["rollback", "it", "--to", "5"]);
+        assert.deepStrictEqual([refused.code, refused.stderr], [1, "dockyard: release 5 was rolled back from before; pass --yes to deploy it again anyway\n"]);
+        assert.strictEqual(served(), "dockyard sample app version=dev");
+        assert.strictEqual(cli(["rollback", "it", "--to", "5", "--yes"]).code, 0);
+        await eventually("release 5 (v3) to serve", () => served() === "dockyard sample app version=v3");
         assert.strictEqual(body("/kv/data"), "precious");
     });
 
     it("refuses an unknown release and a failed one, changing nothing", () => {
         const unknown = cli(["rollback", "it", "--to", "99", "--yes"]);
-        assert.deepStrictEqual([unknown.code, unknown.stderr], [1, "dockyard: release 99 does not exist; recorded releases: 1, 2, 3, 4, 5\n"]);
-        const failed = cli(["rollback", "it", "--to", "3", "--yes"]);
-        assert.deepStrictEqual([failed.code, failed.stderr], [1, "dockyard: release 3 failed when it was deployed; pick a successful one (see `releases`)\n"]);
-        assert.strictEqual(served(), "dockyard sample app version=v2");
+        assert.deepStrictEqual([unknown.code, unknown.stderr], [1, "dockyard: release 99 does not exist; recorded releases: 1, 2, 3, 4, 5, 6, 7, 8\n"]);
+        const failed = cli(["rollback", "it", "--to", "4", "--yes"]);
+        assert.deepStrictEqual([failed.code, failed.stderr], [1, "dockyard: release 4 failed when it was deployed; pick a successful one (see `releases`)\n"]);
+        assert.strictEqual(served(), "dockyard sample app version=v3");
     });
 
     it("refuses a release whose images are gone", () => {
@@ -127,12 +176,12 @@ describe("integration: review, release and rollback", function () {
     });
 
     it("a review of a pinned stack says so, and deploy unpins it", async () => {
-        setVersion((env) => (env.images.app.buildArgs.APP_VERSION = "v3"));
+        setVersion((env) => (env.images.app.buildArgs.APP_VERSION = "v3b"));
         const r = cli(["review", "it"]);
         assert.strictEqual(r.code, 0, "pinned images are not rebuilt, so nothing changes yet");
         assert.ok(r.stdout.includes("pinned to the images of a rolled-back release"), r.stdout);
         assert.strictEqual(cli(["deploy", "it"]).code, 0);
-        await eventually("v3 to serve", () => served() === "dockyard sample app version=v3");
+        await eventually("v3b to serve", () => served() === "dockyard sample app version=v3b");
     });
 
     it("deploy --plan applies the reviewed plan and refuses one the stack no longer matches", async () => {
@@ -142,7 +191,7 @@ describe("integration: review, release and rollback", function () {
         setVersion((env) => (env.images.app.buildArgs.APP_VERSION = "v5"));
         const refused = cli(["deploy", "it", "--plan", plan]);
         assert.strictEqual(refused.code, 1, refused.stdout);
-        assert.strictEqual(served(), "dockyard sample app version=v3", "nothing was applied");
+        assert.strictEqual(served(), "dockyard sample app version=v3b", "nothing was applied");
         setVersion((env) => (env.images.app.buildArgs.APP_VERSION = "v4"));
         const applied = cli(["deploy", "it", "--plan", plan]);
         assert.strictEqual(applied.code, 0, applied.stdout + applied.stderr);
@@ -159,5 +208,11 @@ describe("integration: review, release and rollback", function () {
         } finally {
             fs.rmSync(lockFile);
         }
+    });
+
+    it("destroy succeeds when objects are already gone", async () => {
+        sh("docker", ["service", "rm", `${prefix}-web`]);
+        const r = box.pulumi(["destroy", "--yes", "--skip-preview"], { allowFailure: true });
+        assert.strictEqual(r.code, 0, r.stdout + r.stderr);
     });
 });

@@ -2,7 +2,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { Release, appendRelease, describeChanges, lockStack, readReleases, rollbackHistory, rollbackTarget } from "../../../ops/releases";
+import { Release, appendRelease, describeChanges, failureSummary, lockStack, readReleases, rollbackHistory, rollbackTarget } from "../../../ops/releases";
 
 function rel(number: number, result: Release["result"], web: string, kv = "kv1", kind = "deploy"): Release {
     return {
@@ -77,6 +77,30 @@ describe("release records", () => {
         it("--to a rollback release means the release it restored", () => {
             assert.strictEqual(rollbackTarget([d(1, "w1"), d(2, "w2"), rb(3, 1, "w1"), d(4, "w4")], 3).number, 1);
         });
+    });
+
+    it("records why a deploy failed: each convergence diagnosis once, however often Pulumi repeats it", () => {
+        const diagnosis = [
+            "dockyard: service web did not converge: Swarm rolled the update back (update rolled back due to failure)",
+            "  task web.1 (abc123456789): failed: task: non-zero exit (3)",
+            "    exit code 3",
+            "    last log lines:",
+            "      crash",
+        ];
+        const indented = (n: number) => diagnosis.map((l) => " ".repeat(n) + l).join("\n");
+        const output = [
+            "Updating (it):",
+            " ~  command:local:Command web-converged updating (12s) error: exit status 1: running \"node -e \\\"$DOCKYARD_SCRIPT\\\"\":",
+            indented(4),
+            "Diagnostics:",
+            "  command:local:Command (web-converged):",
+            indented(4),
+            "",
+            "Resources:",
+        ].join("\n");
+        assert.strictEqual(failureSummary(output), diagnosis.join("\n"));
+        // Without a diagnosis, the last lines of the output.
+        assert.strictEqual(failureSummary("a\n\nb\nerror: something else\n"), "a\nb\nerror: something else");
     });
 
     it("describes what changed between releases", () => {

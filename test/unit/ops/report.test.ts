@@ -76,6 +76,35 @@ describe("review", () => {
         ]);
     });
 
+    it("drift: a recorded resource created again was removed outside Dockyard; a refresh that found differences was changed outside", () => {
+        const base = fixture("dev-release");
+        const web = base.steps!.find((s) => s.urn.endsWith("web-service"))!;
+        const net = { ...web, urn: web.urn.replace("web-service", "backend-network").replace("service:Service", "network:Network"), op: "create", oldState: undefined,
+            newState: { ...web.newState, type: "docker:index/network:Network" }, detailedDiff: null };
+        const r = review({
+            steps: [
+                { ...web, op: "refresh", diffReasons: ["labels"] },
+                { ...web, op: "update" },
+                net,
+            ],
+        }, { stack: "dev", production: false, recorded: new Set([web.urn, net.urn]) });
+        assert.deepStrictEqual(r.changes.map((c) => [c.resource, c.change, c.drift]), [
+            ["web-service", "update", "changed outside Dockyard (labels): put back"],
+            ["backend-network", "create", "removed outside Dockyard: created again"],
+        ]);
+        assert.strictEqual(r.exitCode, 2);
+        const md = renderMarkdown(r);
+        assert.ok(md.includes([
+            "### Drift: changed outside Dockyard",
+            "",
+            "- `web-service` (docker Service): changed outside Dockyard (labels): put back",
+            "- `backend-network` (docker Network): removed outside Dockyard: created again",
+        ].join("\n")), md);
+        assert.ok(md.includes("| backend-network (docker Network) | create (drift) |"), md);
+        // A resource that is new to the stack is no drift.
+        assert.strictEqual(review({ steps: [net] }, { stack: "dev", production: false, recorded: new Set() }).changes[0].drift, undefined);
+    });
+
     it("errors win: exit 1 with the engine's messages", () => {
         const r = review({ steps: [], diagnostics: [{ message: "error: boom\n", severity: "error" }, { message: "fine", severity: "warning" }] }, { stack: "dev", production: false });
         assert.deepStrictEqual([r.exitCode, r.errors], [1, ["error: boom"]]);

@@ -1,0 +1,126 @@
+// `pulumi up` succeeds only when Swarm reports each changed service converged, and a service that
+// does not converge fails the update with the reason, from the engine: task state and error, exit
+// code, health-check output, log lines, the constraint no node satisfies.
+import * as assert from "assert";
+import { Sandbox, eventually, pluginMissing, requireOrSkip, sandbox, sh, swarmMissing } from "../integration/prereqs";
+
+const PROGRAM = `const pulumi = require("@pulumi/pulumi");
+const dy = require("@dockyard/components");
+const cfg = new pulumi.Config();
+new dy.Service(cfg.require("name"), { image: "dockyard/busybox:1.35.0", convergeTimeout: "90s", ...cfg.requireObject("service") });
+`;
+const FILES = {
+    "Pulumi.yaml": "name: converge\nruntime: nodejs\n",
+    "package.json": JSON.stringify({ name: "converge", main: "index.js" }),
+    "index.js": PROGRAM,
+};
+const sleeper = { command: ["sleep", "3600"], restart: { delay: "1s" } };
+const fastRollout = { monitor: "15s", delay: "0s", order: "start-first" };
+
+describe("e2e: convergence by Swarm's own word, and why it failed", function () {
+    this.timeout(20 * 60_000);
+    let box: Sandbox;
+    before(function () {
+        requireOrSkip(this, swarmMissing(), pluginMissing("docker"), pluginMissing("command"));
+        box = sandbox(FILES, "unused");
+    });
+    after(() => box?.cleanup());
+
+    /** Deploy `service` as stack `name`; returns pulumi's exit code and its whole output. */
+    function up(name: string, service: object) {
+        box.env.PULUMI_STACK = name;
+        box.pulumi(["stack", "select", "--create", name]);
+        box.pulumi(["config", "set", "name", name]);
+        box.pulumi(["config", "set", "service", JSON.stringify(service)]);
+        const r = box.pulumi(["up", "--yes", "--skip-preview"], { allowFailure: true });
+        return { code: r.code, out: `${r.stdout}\n${r.stderr}` };
+    }
+    function destroy(name: string) {
+        box.env.PULUMI_STACK = name;
+        box.pulumi(["destroy", "--yes", "--skip-preview"], { allowFailure: true });
+        box.pulumi(["stack", "rm", "--yes", "--force", name], { allowFailure: true });
+    }
+
+    it("a first deploy whose health check never passes fails, naming the health check and its last output; the service stays for inspection", () => {
+        const name = "cv-unhealthy";
+        try {
+            const r = up(name, { ...sleeper, healthCheck: { command: "echo probe-says-no; exit 1", interval: "1s", timeout: "1s", retries: 2, startPeriod: "0s" } });
+            assert.notStrictEqual(r.code, 0, r.out);
+            assert.match(r.out, /dockyard: service cv-unhealthy did not converge: \d+ tasks failed and none is running/);
+            assert.match(r.out, /health check exited 1: probe-says-no/);
+            // Not deleted on a failed first create, unlike the provider's own wait.
+            assert.strictEqual(sh("docker", ["service", "ls", "-q", "--filter", `name=${name}`]).trim().length > 0, true);
+        } finally {
+            destroy(name);
+        }
+    });
+
+    it("an update to a release whose container exits at once fails, naming Swarm's rollback, the exit code and the log line; the old release keeps running", () => {
+        const name = "cv-crash";
+        try {
+            assert.strictEqual(up(name, { ...sleeper, update: fastRollout }).code, 0);
+            const r = up(name, { command: ["sh", "-c", "echo crash-marker-7; exit 3"], restart: { delay: "1s" }, update: fastRollout });
+            assert.notStrictEqual(r.code, 0, r.out);
+            assert.match(r.out, /dockyard: service cv-crash did not converge: Swarm (rolled|is rolling) the update back/);
+            assert.match(r.out, /exit code 3/);
+            assert.match(r.out, /crash-marker-7/);
+            const spec = JSON.parse(sh("docker", ["service", "inspect", name]))[0].Spec.TaskTemplate.ContainerSpec;
+            assert.deepStrictEqual(spec.Command ?? spec.Args, ["sleep", "3600"]);
+        } finally {
+            destroy(name);
+        }
+    });
+
+    it("an update whose tasks start healthy and fail later fails the deploy with Swarm's rollback", () => {
+        const name = "cv-late";
+        try {
+            const healthy = { command: "true", interval: "1s", timeout: "1s", retries: 1, startPeriod: "0s" };
+            assert.strictEqual(up(name, { ...sleeper, replicas: 2, healthCheck: healthy, update: fastRollout }).code, 0);
+            const started = Date.now();
+            const r = up(name, { command: ["sh", "-c", "sleep 6; echo late-failure-marker; exit 2"], replicas: 2, restart: { delay: "1s" }, healthCheck: healthy, update: fastRollout });
+            assert.notStrictEqual(r.code, 0, r.out);
+            // The tasks were running (and healthy) for seconds before they failed.
+            assert.ok(Date.now() - started > 6000);
+            assert.match(r.out, /dockyard: service cv-late did not converge: Swarm (rolled|is rolling) the update back/);
+            assert.match(r.out, /exit code 2/);
+        } finally {
+            destroy(name);
+        }
+    });
+
+    it("a global service whose tasks fail fails the deploy, naming the exit code", () => {
+        const name = "cv-global";
+        try {
+            const r = up(name, { global: true, command: ["sh", "-c", "echo global-crash; exit 4"], restart: { delay: "1s" } });
+            assert.notStrictEqual(r.code, 0, r.out);
+            assert.match(r.out, /dockyard: service cv-global did not converge: \d+ tasks failed and none is running/);
+            assert.match(r.out, /exit code 4/);
+        } finally {
+            destroy(name);
+        }
+    });
+
+    it("a service constrained to a node label no node has fails at once, naming the constraint", () => {
+        const name = "cv-nowhere";
+        try {
+            const started = Date.now();
+            const r = up(name, { ...sleeper, constraints: ["node.labels.dockyard-test==nowhere"] });
+            assert.notStrictEqual(r.code, 0, r.out);
+            assert.match(r.out, /did not converge: no node can run it: no suitable node \(scheduling constraints not satisfied on \d+ nodes?\); its constraints: node\.labels\.dockyard-test==nowhere/);
+            assert.ok(Date.now() - started < 60_000, "failed without waiting for the timeout");
+        } finally {
+            destroy(name);
+        }
+    });
+
+    it("a healthy global service converges", async () => {
+        const name = "cv-global-ok";
+        try {
+            const r = up(name, { global: true, ...sleeper });
+            assert.strictEqual(r.code, 0, r.out);
+            await eventually("its one task running", () => sh("docker", ["service", "ps", "-q", "--filter", "desired-state=running", name]).trim().split("\n").length === 1);
+        } finally {
+            destroy(name);
+        }
+    });
+});

@@ -73,20 +73,12 @@ export function mapEnvironment(env: Environment, opts: MapOptions, make: Factory
     const named = (name: string) => (env.prefix ? `${env.prefix}-${name}` : name);
 
     let registry: dy.Registry | undefined;
-    if (env.registry && "external" in env.registry) {
-        const { passwordFromConfig, ...r } = env.registry.external;
-        registry = make.registry(named("registry"), {
-            kind: dy.RegistryKind.External,
-            ...r,
-            password: passwordFromConfig === undefined ? undefined : opts.secret(passwordFromConfig),
-        }, "registry.external");
-    } else if (env.registry) {
-        const { passwordFromConfig, ...r } = env.registry.selfHosted;
-        registry = make.registry(named("registry"), {
-            kind: dy.RegistryKind.SelfHosted,
-            ...r,
-            password: passwordFromConfig === undefined ? undefined : opts.secret(passwordFromConfig),
-        }, "registry.selfHosted");
+    if (env.registry) {
+        const [kind, at, { passwordFromConfig, ...settings }] = "external" in env.registry
+            ? [dy.RegistryKind.External, "registry.external", env.registry.external] as const
+            : [dy.RegistryKind.SelfHosted, "registry.selfHosted", env.registry.selfHosted] as const;
+        const password = passwordFromConfig === undefined ? undefined : opts.secret(passwordFromConfig);
+        registry = make.registry(named("registry"), { kind, ...settings, password } as dy.RegistryArgs, at);
     }
 
     const networks = mapValues(env.networks, (k, n) => make.network(named(k), n, `networks.${k}`));

@@ -123,4 +123,22 @@ describe("e2e: convergence by Swarm's own word, and why it failed", function () 
             destroy(name);
         }
     });
+
+    it("invalid component arguments print as their message alone: no stack trace, no dumped object, no colour codes", () => {
+        const name = "cv-invalid";
+        try {
+            const r = up(name, { replicas: -1, ports: [{ target: 80 }, { target: 80 }] });
+            assert.notStrictEqual(r.code, 0);
+            assert.ok(r.out.includes([
+                `Service "${name}" has 2 invalid argument problems:`,
+                "      - replicas: expected a whole number, 0 or more, got -1",
+                "      - ports[1]: port 80/tcp is already published by ports[0]; publish each port once",
+            ].join("\n")), r.out);
+            assert.doesNotMatch(r.out, /^\s+at .+\(.*:\d+:\d+\)$/m, "no stack trace");
+            assert.doesNotMatch(r.out, /\u001b\[/, "no ANSI colour codes");
+            assert.doesNotMatch(r.out, /__pulumi|ComponentResource \{|_transformations/, "no dumped resource object");
+        } finally {
+            destroy(name);
+        }
+    });
 });

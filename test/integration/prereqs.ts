@@ -64,7 +64,8 @@ export function pluginMissing(name: string, version: string): string | undefined
 
 /** Skip the suite (loudly) unless every prerequisite is there. Call from `before`. */
 export function requireOrSkip(ctx: Mocha.Context, ...reasons: Array<string | undefined>): void {
-    const missing = reasons.filter((r): r is string => r !== undefined);
+    // Distinct: one missing CLI makes every plugin check say the same thing.
+    const missing = [...new Set(reasons.filter((r): r is string => r !== undefined))];
     if (missing.length === 0) return;
     const title = ctx.currentTest?.parent?.fullTitle() ?? ctx.test?.parent?.fullTitle() ?? "suite";
     console.log(`\n  !!! SKIPPING "${title}": ${missing.join("; ")}\n`);

@@ -100,9 +100,10 @@ export function waitForService(): void {
                 rollback_paused: "Swarm paused the rollback of the update",
                 rollback_completed: "Swarm rolled the update back",
             };
-            // The failed tasks are those of the new version, which the rollback replaced.
-            const newer = tasks().filter((t) => specOf(t.Spec) !== template && ["failed", "rejected", "shutdown"].includes(t.Status?.State) && (t.Status?.Err || t.Status?.ContainerStatus?.ExitCode))
-                .sort((a, b) => Date.parse(b.UpdatedAt) - Date.parse(a.UpdatedAt));
+            // The tasks that failed are those of the version Swarm abandoned: not the current spec.
+            // (A task stopped for failing its health check may have exited 0 and carry no error.)
+            const newer = tasks().filter((t) => specOf(t.Spec) !== template && t.Status?.State !== "running")
+                .sort((a, b) => Date.parse(b.CreatedAt) - Date.parse(a.CreatedAt));
             fail(`${what[update.State] ?? `update ${update.State}`}${update.Message ? ` (${update.Message})` : ""}`, newer.length ? newer : failed);
         }
         // Replicated: as many running tasks as replicas. Global: every task it wants, running.

@@ -141,4 +141,21 @@ describe("e2e: convergence by Swarm's own word, and why it failed", function () 
             destroy(name);
         }
     });
+
+    it("an update whose health check fails is rolled back and says which check failed; the next good update converges", () => {
+        const name = "cv-sick";
+        const check = (marker: string) => ({ command: `test -e /tmp/ok || { echo ${marker}; exit 1; }`, interval: "1s", timeout: "1s", retries: 2, startPeriod: "0s" });
+        const healthy = (version: string) => ({ command: ["sh", "-c", `touch /tmp/ok; echo ${version}; sleep 3600`], restart: { delay: "1s" }, update: fastRollout, healthCheck: check("never") });
+        try {
+            assert.strictEqual(up(name, healthy("v1")).code, 0);
+            const r = up(name, { command: ["sh", "-c", "echo v2; sleep 3600"], restart: { delay: "1s" }, update: fastRollout, healthCheck: check("sick-marker") });
+            assert.notStrictEqual(r.code, 0, r.out);
+            assert.match(r.out, /dockyard: service cv-sick did not converge: Swarm (rolled|is rolling) the update back/);
+            assert.match(r.out, /health check exited 1: sick-marker/, r.out);
+            const next = up(name, healthy("v3"));
+            assert.strictEqual(next.code, 0, next.out);
+        } finally {
+            destroy(name);
+        }
+    });
 });

@@ -95,7 +95,8 @@ export const mochaHooks = {
 
 /** Skip the suite (loudly) unless every prerequisite is there. Call from `before`. */
 export function requireOrSkip(ctx: Mocha.Context, ...reasons: Array<string | undefined>): void {
-    const missing = reasons.filter((r): r is string => r !== undefined);
+    // Distinct: one missing CLI makes every plugin check say the same thing.
+    const missing = [...new Set(reasons.filter((r): r is string => r !== undefined))];
     const suite = ctx.currentTest?.parent ?? ctx.test?.parent;
     const title = suite?.fullTitle() ?? "suite";
     if (missing.length === 0) {

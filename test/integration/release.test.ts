@@ -112,7 +112,8 @@ describe("integration: review, release and rollback", function () {
 
     it("deploy of v3 records release 5", async () => {
         setVersion((env) => (env.images.app.buildArgs.APP_VERSION = "v3"));
-        assert.strictEqual(cli(["deploy", "it"]).code, 0);
+        const r = cli(["deploy", "it"]);
+        assert.strictEqual(r.code, 0, r.stdout + r.stderr);
         await eventually("v3 to serve", () => served() === "dockyard sample app version=v3");
     });
 

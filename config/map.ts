@@ -82,7 +82,8 @@ export function mapEnvironment(env: Environment, opts: MapOptions, make: Factory
     }
 
     const networks = mapValues(env.networks, (k, n) => make.network(named(k), n, `networks.${k}`));
-    const volumes = mapValues(env.volumes, (k, v) => make.volume(named(k), v, `volumes.${k}`));
+    // `backup` is for the ops tooling (ops/backup.ts), not the Volume component.
+    const volumes = mapValues(env.volumes, (k, { backup: _backup, ...v }) => make.volume(named(k), v, `volumes.${k}`));
     const secrets = mapValues(env.secrets, (k, s) => make.secret(named(k), { data: opts.secret(s.fromConfig) }, `secrets.${k}`));
     const configs = mapValues(env.configs, (k, c) => make.config(named(k), { data: c.data }, `configs.${k}`));
     const images = mapValues(env.images, (k, i): dy.Image | string =>

@@ -61,6 +61,45 @@ const registry = z.union([
     }),
 ], expected("either { external: {...} } or { selfHosted: {...} }"));
 
+// --- Policy and backups (issue 14): optional keys, used only by the ops tooling (ops/policy.ts,
+// ops/backup.ts); the program ignores them (config/map.ts passes none of them to a component).
+
+/** How a volume is backed up: `pause` the services that mount it during the copy, or `stop` them (scale to 0). */
+const volumeBackup = z.union([
+    z.literal(true),
+    z.strictObject({ quiesce: z.enum(["pause", "stop", "none"], expected('"pause", "stop" or "none"')).optional() }),
+], expected('true or { quiesce: "pause" | "stop" | "none" }'));
+
+/** A volume: the library's settings, plus whether the ops tooling backs it up (a stack-level concern). */
+const volume = dy.VolumeSettingsSchema.extend({
+    /** Back this volume up with `backup` (and before deploys with backupBeforeDeploy). */
+    backup: volumeBackup.optional(),
+});
+
+/** Per-stack settings of the policy pack (policy/): levels and exceptions, by stack-file name. */
+const policySettings = z.strictObject({
+    /** Rule name → enforcement level, overriding the environment's default. */
+    rules: z.record(z.string(), z.enum(["mandatory", "advisory", "disabled"], expected('"mandatory", "advisory" or "disabled"'))).optional(),
+    /** Services allowed to run privileged / mount the Docker socket / use the host network. */
+    allowPrivileged: z.array(text("a service name")).optional(),
+    allowDockerSocket: z.array(text("a service name")).optional(),
+    allowHostNetwork: z.array(text("a service name")).optional(),
+    /** Environment variable names that look secret but are not. */
+    allowEnvNames: z.array(text("a variable name")).optional(),
+    /** Service → the host ports it may publish; `registry` names the self-hosted registry. */
+    publicPorts: z.record(z.string(), z.array(dy.PortMappingSchema.shape.target)).optional(),
+});
+
+/** Backups (where, and whether `deploy` takes one first) and the policy pack settings. */
+const opsSettings = {
+    /** Take a backup of the volumes marked `backup` before each deploy. */
+    backupBeforeDeploy: z.boolean().optional(),
+    /** Directory for backups, relative to the project (default .dockyard/backups). */
+    backupDir: text("a directory").optional(),
+    policy: policySettings.optional(),
+};
+// --- end of policy and backups
+
 export const environmentSchema = z.strictObject({
     /** Prefix for every Docker object name (`<prefix>-web`), so several environments can share one engine. */
     prefix: z.string().regex(/^[a-z0-9][a-z0-9-]{0,19}$/, expected("up to 20 lower-case letters, digits or '-'")).optional(),
@@ -68,7 +107,7 @@ export const environmentSchema = z.strictObject({
     production: z.boolean().default(false),
     registry: registry.optional(),
     networks: named(dy.NetworkSettingsSchema).default({}),
-    volumes: named(dy.VolumeSettingsSchema).default({}),
+    volumes: named(volume).default({}),
     /** A secret's value lives in Pulumi secret config, never in the stack file. */
     secrets: named(z.strictObject({
         /** Name of a secret config key (`pulumi config set --secret <key> <value>`). */
@@ -79,9 +118,12 @@ export const environmentSchema = z.strictObject({
     images: named(dy.ImageSettingsSchema).default({}),
     defaults: defaults.default({}),
     services: named(service).refine((s) => Object.keys(s).length > 0, expected("at least one service")),
+    ...opsSettings,
 });
 
 export type Environment = z.infer<typeof environmentSchema>;
 export type ServiceConfig = z.infer<typeof service>;
 export type ImageConfig = z.infer<typeof dy.ImageSettingsSchema>;
 export type RegistryConfig = z.infer<typeof registry>;
+export type PolicySettings = z.infer<typeof policySettings>;
+export type VolumeBackup = z.infer<typeof volumeBackup>;

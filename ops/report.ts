@@ -42,14 +42,25 @@ export interface Danger {
     readonly reason: string;
 }
 
+/** A violation of a rule of the policy pack (policy/), as `review` reports it. */
+export interface Violation {
+    readonly rule: string;
+    readonly level: "mandatory" | "advisory";
+    /** The resource's name (the last part of its URN), or "(stack)". */
+    readonly resource: string;
+    readonly message: string;
+}
+
 export interface Review {
     readonly stack: string;
     readonly production: boolean;
     readonly changes: readonly Change[];
     readonly dangers: readonly Danger[];
+    /** Policy violations; a mandatory one makes the review dangerous (exit 3). */
+    readonly violations: readonly Violation[];
     readonly errors: readonly string[];
     readonly counts: Readonly<Record<ChangeKind, number>>;
-    /** 0 no changes, 1 errors, 2 changes, 3 dangerous changes. */
+    /** 0 no changes, 1 errors, 2 changes, 3 dangerous changes or a mandatory policy violation. */
     readonly exitCode: 0 | 1 | 2 | 3;
 }
 
@@ -95,10 +106,15 @@ export function showValue(v: unknown): string | undefined {
 /**
  * The review of a preview. `recorded` are the URNs in the stack's state before the preview: a
  * recorded resource the preview creates again was removed outside Dockyard (drift). A refresh step
- * that found differences is drift too: the object was changed outside Dockyard.
+ * that found differences is drift too: the object was changed outside Dockyard. `violations` are
+ * the policy pack's findings; a mandatory one makes the review exit 3.
  */
-export function review(preview: PreviewJson, opts: { stack: string; production: boolean; recorded?: ReadonlySet<string> }): Review {
-    const errors = (preview.diagnostics ?? []).filter((d) => d.severity === "error").map((d) => d.message.trim());
+export function review(preview: PreviewJson, opts: { stack: string; production: boolean; recorded?: ReadonlySet<string>; violations?: readonly Violation[] }): Review {
+    const violations = opts.violations ?? [];
+    const mandatory = violations.filter((v) => v.level === "mandatory").length;
+    // A mandatory violation fails the preview; that failure is the violation, not an error.
+    const errors = (preview.diagnostics ?? []).filter((d) => d.severity === "error").map((d) => d.message.trim())
+        .filter((m) => !(mandatory && /^(preview|update) failed$/.test(m)));
     const changes: Change[] = [];
     const changedOutside = new Map<string, readonly string[]>();
     for (const step of preview.steps ?? []) {
@@ -144,8 +160,8 @@ export function review(preview: PreviewJson, opts: { stack: string; production: 
 
     const counts = { create: 0, update: 0, replace: 0, delete: 0 };
     for (const c of changes) counts[c.change]++;
-    const exitCode = errors.length ? 1 : dangers.length ? 3 : changes.length ? 2 : 0;
-    return { stack: opts.stack, production: opts.production, changes, dangers, errors, counts, exitCode };
+    const exitCode = errors.length ? 1 : dangers.length || mandatory ? 3 : changes.length ? 2 : 0;
+    return { stack: opts.stack, production: opts.production, changes, dangers, violations, errors, counts, exitCode };
 }
 
 const VERB: Record<ChangeKind, string> = { create: "create", update: "update in place", replace: "**replace**", delete: "**delete**" };
@@ -169,8 +185,12 @@ export function renderMarkdown(r: Review): string {
     if (r.errors.length) {
         out.push("### Errors: the preview failed", "", ...r.errors.map((e) => `- ${cell(e)}`), "");
     }
+    if (r.violations.length) {
+        out.push("### :no_entry: Policy violations", "", ...r.violations.map((v) => `- **${v.level}** \`${v.rule}\` on \`${v.resource}\`: ${cell(v.message)}`), "");
+    }
     if (r.changes.length === 0 && !r.errors.length) {
         out.push("No changes.");
+        if (r.exitCode === 3) out.push("", "Exit code 3: a mandatory policy is violated.");
         return out.join("\n") + "\n";
     }
     if (r.dangers.length) {
@@ -188,6 +208,6 @@ export function renderMarkdown(r: Review): string {
             : "";
         out.push(`| ${cell(c.component)} | ${cell(c.resource)} (${shortType(c.type)}) | ${VERB[c.change]}${c.drift ? " (drift)" : ""} | ${cell(what)} |`);
     }
-    out.push("", `Exit code ${r.exitCode}: ${["no changes", "error", "changes", "dangerous changes"][r.exitCode]}.`);
+    out.push("", `Exit code ${r.exitCode}: ${["no changes", "error", "changes", r.dangers.length ? "dangerous changes" : "a mandatory policy is violated"][r.exitCode]}.`);
     return out.join("\n") + "\n";
 }

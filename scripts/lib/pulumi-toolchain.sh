@@ -6,7 +6,8 @@
 # Uses `pulumi` from PATH when there is one. Otherwise builds the pinned CLI and language host with Go
 # from the Go module proxy (wrapper modules in scripts/toolchain/) into a cache outside the repo, keyed
 # by version, so later runs are instant; scripts/lib/toolchain-path.sh puts them on PATH. Then makes
-# sure the command provider is installed as a Pulumi plugin. Prints nothing when all is in place.
+# sure the analyzer plugin for policy packs and the command provider are installed as Pulumi plugins.
+# Prints nothing when all is in place.
 #
 # Environment:
 #   DOCKYARD_CACHE=<dir>        cache for built tools (default ${XDG_CACHE_HOME:-~/.cache}/dockyard)
@@ -145,7 +146,22 @@ fi
 command -v pulumi >/dev/null 2>&1 || fail "no \`pulumi\` on PATH after set-up; remove $DOCKYARD_CACHE and run again"
 [ -n "$checked" ] || pulumi version >/dev/null 2>&1 || fail "\`$(command -v pulumi) version\` does not run; remove $DOCKYARD_CACHE and run again"
 
-# 2. The command provider, installed as a plugin (into $PULUMI_HOME, ~/.pulumi by default).
+# 2. The analyzer plugin that runs Node.js policy packs (policy/PulumiPolicy.yaml: runtime
+# dockyard-nodejs), installed as a plugin like any other, so the CLI finds it without a warning.
+# Reinstalled when the script in the repository changes.
+install_analyzer() {
+  local name=policy-dockyard-nodejs version=1.0.0 src dest log
+  src="$root/scripts/lib/pulumi-analyzer-$name"
+  dest="${PULUMI_HOME:-$HOME/.pulumi}/plugins/analyzer-$name-v$version/pulumi-analyzer-$name"
+  if [ -f "$dest" ] && cmp -s "$src" "$dest"; then return 0; fi
+  log="$log_dir/plugin-install-analyzer.log"
+  mkdir -p "$log_dir"
+  pulumi plugin install analyzer "$name" "$version" --file "$src" --reinstall >"$log" 2>&1 ||
+    fail "\`pulumi plugin install analyzer $name $version --file $src\` failed: $(reason "$log"); log: $log"
+}
+install_analyzer
+
+# 3. The command provider, installed as a plugin (into $PULUMI_HOME, ~/.pulumi by default).
 command_installed() {
   pulumi plugin ls 2>/dev/null | grep -Eq "^command +resource +${COMMAND_VERSION//./\\.}( |$)"
 }

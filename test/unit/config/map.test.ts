@@ -52,9 +52,12 @@ function everything(): any {
         networks: {
             front: { driver: "overlay", attachable: false, internal: true, subnet: "10.20.0.0/24", gateway: "10.20.0.1", encrypted: true, labels: { tier: "front" } },
         },
-        volumes: { data: { deletion: "protect", driver: "local", driverOptions: { type: "tmpfs", device: "tmpfs" }, labels: { keep: "yes" } } },
+        volumes: { data: { deletion: "protect", driver: "local", driverOptions: { type: "tmpfs", device: "tmpfs" }, labels: { keep: "yes" }, backup: { quiesce: "stop" } } },
         secrets: { token: { fromConfig: "appToken" } },
         configs: { conf: { data: "key: value\n" } },
+        backupBeforeDeploy: true,
+        backupDir: "backups",
+        policy: { rules: { "image-by-digest": "mandatory" }, allowEnvNames: ["TOKEN_URL"], publicPorts: { web: [80] } },
         images: {
             app: { context: "app", dockerfile: "Dockerfile", repository: "shop/app", tag: "v1.2", buildArgs: { A: "x", N: 1, B: true }, target: "release", testTarget: "test", platform: "linux/amd64", keep: 3 },
         },
@@ -134,7 +137,7 @@ describe("mapEnvironment", () => {
             });
         });
 
-        it("volumes: every setting as given", () => {
+        it("volumes: every setting as given, except `backup` (for the ops tooling, not the component)", () => {
             assert.deepStrictEqual(m.one("volume", "acme-data"), {
                 deletion: "protect", driver: "local", driverOptions: { type: "tmpfs", device: "tmpfs" }, labels: { keep: "yes" },
             });
@@ -216,6 +219,21 @@ describe("mapEnvironment", () => {
             assert.deepStrictEqual(m.out.images.app, ref("image", "acme-app"));
             assert.deepStrictEqual(m.out.registry, ref("registry", "acme-registry"));
         });
+    });
+
+    it("volumes: `backup` (true or { quiesce }) never reaches the Volume component; the stack-level ops keys make nothing", () => {
+        const m = mapped({
+            backupBeforeDeploy: true,
+            backupDir: ".dockyard/backups",
+            policy: { allowPrivileged: ["web"] },
+            volumes: { db: { backup: true }, files: { driver: "local", backup: { quiesce: "pause" } }, plain: {} },
+            services: { web: { image: "nginx:1.27", mounts: [{ volume: "db", target: "/db" }, { volume: "files", target: "/files" }, { volume: "plain", target: "/plain" }] } },
+        });
+        assert.deepStrictEqual(m.made.map((x) => `${x.kind} ${x.name}`), ["volume db", "volume files", "volume plain", "service web"]);
+        assert.deepStrictEqual(m.one("volume", "db"), {});
+        assert.deepStrictEqual(m.one("volume", "files"), { driver: "local" });
+        assert.deepStrictEqual(m.one("volume", "plain"), {});
+        for (const name of ["db", "files", "plain"]) assert.ok(!("backup" in m.one("volume", name)), `volume ${name} got a backup key`);
     });
 
     it("registry.selfHosted: every setting, and no password without one", () => {

@@ -68,7 +68,7 @@ describe("parseEnvironment", () => {
             'services.api.replcas: unknown key; did you mean "replicas"? accepted keys are replicas, global, command, args, ports, endpointMode, healthCheck, restart, limits, reservations, constraints, preferences, labels, update, rollback, convergeTimeout, user, readOnlyRootFilesystem, allowDockerSocket, image, env, networks, mounts, secrets, configs',
         ]],
         ["an unknown top-level key", (r) => (r.servces = {}), [
-            'servces: unknown key; did you mean "services"? accepted keys are prefix, production, registry, networks, volumes, secrets, configs, images, defaults, services',
+            'servces: unknown key; did you mean "services"? accepted keys are prefix, production, registry, networks, volumes, secrets, configs, images, defaults, services, backupBeforeDeploy, backupDir, policy',
         ]],
         ["a missing network", (r) => (r.services.api.networks = ["frontend"]), [
             'services.api.networks[0]: expected the name of one of the networks (backend), got "frontend"',

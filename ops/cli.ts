@@ -7,6 +7,7 @@ import * as path from "path";
 import { parseArgs } from "util";
 import { ENVIRONMENT_KEY, PINS_KEY as PINS_CONFIG_KEY } from "../config/load";
 import { importCompose } from "./import";
+import { violationsFrom, writePackConfig } from "./policy";
 import { renderMarkdown, review, PreviewJson } from "./report";
 import { Release, appendRelease, describeChanges, failureSummary, lockStack, readReleases, rollbackHistory, rollbackTarget, stateDir } from "./releases";
 
@@ -20,11 +21,16 @@ const HELP = `Usage: dockyard <command> <stack> [options]
 
 Commands:
   review <stack>     Preview the stack and write a review (Markdown + JSON) for a pull request.
-                     Exit codes: 0 no changes, 1 error, 2 changes, 3 dangerous changes.
+                     Exit codes: 0 no changes, 1 error, 2 changes, 3 dangerous changes or a
+                     mandatory policy violation.
       --out <dir>      where to write review-<stack>.md and .json (default .dockyard/reviews)
       --save-plan      also save the update plan, so \`deploy --plan\` applies exactly this review
   deploy <stack>     pulumi up, then record the release (number, time, git sha, images, config).
       --plan <file>    apply exactly the reviewed plan; refused if the stack or code changed since
+  policy <stack>     Write the stack's policy pack config (.dockyard/policy/<stack>.json) for
+                     \`pulumi preview --policy-pack policy --policy-pack-config <file>\`.
+  review and deploy run the policy pack in policy/ (--no-policy skips it); deploy refuses to start
+  when a mandatory rule is violated.
   releases <stack>   List recorded releases: number, time, result, images, what changed.
   rollback <stack>   Return to the last successful release deployed before the one running now,
                      skipping releases that were rolled back from (so a second rollback goes
@@ -48,6 +54,13 @@ the stack's backend is shared). Volumes and their data are never touched by a ro
 `;
 
 class UsageError extends Error {}
+
+/** The policy pack and the stack's pack config, as Automation API options; none with --no-policy. */
+function policyOptions(stackName: string, env: unknown, enabled: boolean): { policyPacks?: string[]; policyPackConfigs?: string[] } {
+    if (!enabled) return {};
+    const config = writePackConfig(path.join(stateDir(PROJECT_DIR), "policy"), stackName, env);
+    return { policyPacks: [path.join(PROJECT_DIR, "policy")], policyPackConfigs: [config] };
+}
 
 async function openStack(name: string): Promise<Stack> {
     const pulumiCommand = await PulumiCommand.get({ skipVersionCheck: true });
@@ -78,9 +91,10 @@ function stepsFrom(events: any[]): PreviewJson {
     return { steps, diagnostics };
 }
 
-export async function reviewCommand(stackName: string, opts: { out?: string; savePlan?: boolean }): Promise<number> {
+export async function reviewCommand(stackName: string, opts: { out?: string; savePlan?: boolean; policy?: boolean }): Promise<number> {
     const stack = await openStack(stackName);
     const env = await environmentOf(stack);
+    const policy = policyOptions(stackName, env, opts.policy !== false);
     const outDir = path.resolve(opts.out ?? path.join(stateDir(PROJECT_DIR), "reviews"));
     fs.mkdirSync(outDir, { recursive: true });
     const planFile = path.join(outDir, `plan-${stackName}.json`);
@@ -91,15 +105,16 @@ export async function reviewCommand(stackName: string, opts: { out?: string; sav
     const events: any[] = [];
     let failure: string | undefined;
     try {
-        await stack.preview({ onEvent: (e) => events.push(e), plan: opts.savePlan ? planFile : undefined });
+        await stack.preview({ onEvent: (e) => events.push(e), plan: opts.savePlan ? planFile : undefined, ...policy });
     } catch (e: any) {
         failure = String(e.stderr ?? e.message ?? e).trim();
     }
     const preview = stepsFrom(events);
-    if (failure && !preview.diagnostics?.some((d) => d.severity === "error")) {
+    const violations = violationsFrom(events);
+    if (failure && !preview.diagnostics?.some((d) => d.severity === "error") && !violations.some((v) => v.level === "mandatory")) {
         preview.diagnostics = [...(preview.diagnostics ?? []), { message: failure.split("\n").slice(-5).join("\n"), severity: "error" }];
     }
-    const r = review(preview, { stack: stackName, production: env?.production === true || stackName === "prod", recorded });
+    const r = review(preview, { stack: stackName, production: env?.production === true || stackName === "prod", recorded, violations });
     const pinned = (await stack.getAllConfig())[PINS_KEY]?.value;
     const md = renderMarkdown(r) + (pinned ? `\nNote: this stack is pinned to the images of a rolled-back release (${pinned}); code changes to those images are not built until \`deploy\` removes the pins.\n` : "") + (opts.savePlan && !failure ? `\nPlan saved: apply exactly this with \`npm run deploy -- ${stackName} --plan ${path.relative(PROJECT_DIR, planFile)}\`.\n` : "");
     fs.writeFileSync(path.join(outDir, `review-${stackName}.md`), md);
@@ -109,12 +124,12 @@ export async function reviewCommand(stackName: string, opts: { out?: string; sav
 }
 
 /** Run `pulumi up` under the lock and record the release; returns the release. */
-async function applyAndRecord(stack: Stack, kind: string, opts: { plan?: string; message?: string }): Promise<Release> {
+async function applyAndRecord(stack: Stack, kind: string, opts: { plan?: string; message?: string; policy?: ReturnType<typeof policyOptions> }): Promise<Release> {
     let result: Release["result"] = "succeeded";
     let error: string | undefined;
     let output = "";
     try {
-        await stack.up({ onOutput: (o) => { output += o; process.stdout.write(o); }, plan: opts.plan, message: opts.message ?? `dockyard ${kind}` });
+        await stack.up({ onOutput: (o) => { output += o; process.stdout.write(o); }, plan: opts.plan, message: opts.message ?? `dockyard ${kind}`, ...opts.policy });
     } catch (e: any) {
         result = "failed";
         error = failureSummary(`${output}\n${e.stderr ?? ""}\n${e.message ?? e}`);
@@ -141,10 +156,24 @@ async function applyAndRecord(stack: Stack, kind: string, opts: { plan?: string;
     return release;
 }
 
-export async function deployCommand(stackName: string, opts: { plan?: string }): Promise<number> {
+/**
+ * Preview with the policy pack before an update: `pulumi up` checks each resource only as it
+ * reaches it, after earlier ones changed. Returns the mandatory violations, printed.
+ */
+async function policyGate(stack: Stack, policy: ReturnType<typeof policyOptions>): Promise<number> {
+    if (!policy.policyPacks) return 0;
+    const events: any[] = [];
+    await stack.preview({ onEvent: (e) => events.push(e), ...policy }).catch(() => undefined);
+    const violations = violationsFrom(events);
+    for (const v of violations) console.error(`dockyard: policy ${v.level === "mandatory" ? "VIOLATION" : "advisory"}: ${v.rule} on ${v.resource}: ${v.message}`);
+    return violations.filter((v) => v.level === "mandatory").length;
+}
+
+export async function deployCommand(stackName: string, opts: { plan?: string; policy?: boolean }): Promise<number> {
     const lock = lockStack(PROJECT_DIR, stackName, "deploy");
     try {
         const stack = await openStack(stackName);
+        const policy = policyOptions(stackName, await environmentOf(stack), opts.policy !== false);
         if (opts.plan) {
             // Apply exactly what was reviewed (pins included); Pulumi refuses if anything differs.
             process.env.PULUMI_EXPERIMENTAL = "true";
@@ -152,7 +181,13 @@ export async function deployCommand(stackName: string, opts: { plan?: string }):
             // A deploy ships the current code: drop the pins a rollback left.
             await stack.removeConfig(PINS_KEY);
         }
-        const release = await applyAndRecord(stack, "deploy", { plan: opts.plan && path.resolve(opts.plan) });
+        // A reviewed plan ran the pack when it was made.
+        const blocking = opts.plan ? 0 : await policyGate(stack, policy);
+        if (blocking) {
+            console.error(`dockyard: NOT DEPLOYING ${stackName}: ${blocking} mandatory polic${blocking === 1 ? "y is" : "ies are"} violated (above). Nothing was changed.`);
+            return 3;
+        }
+        const release = await applyAndRecord(stack, "deploy", { plan: opts.plan && path.resolve(opts.plan), policy });
         return release.result === "succeeded" ? 0 : 1;
     } finally {
         lock.release();
@@ -242,6 +277,7 @@ export async function main(argv: string[]): Promise<number> {
             "allow-unsupported": { type: "boolean" },
             "set-secrets": { type: "boolean" },
             force: { type: "boolean" },
+            "no-policy": { type: "boolean" },
         },
     });
     const [command, stack] = positionals;
@@ -267,9 +303,14 @@ export async function main(argv: string[]): Promise<number> {
     if (!stack) throw new UsageError(`${command}: name the stack, e.g. \`${command} dev\``);
     switch (command) {
         case "review":
-            return reviewCommand(stack, { out: values.out, savePlan: values["save-plan"] });
+            return reviewCommand(stack, { out: values.out, savePlan: values["save-plan"], policy: !values["no-policy"] });
         case "deploy":
-            return deployCommand(stack, { plan: values.plan });
+            return deployCommand(stack, { plan: values.plan, policy: !values["no-policy"] });
+        case "policy": {
+            const file = writePackConfig(path.join(stateDir(PROJECT_DIR), "policy"), stack, await environmentOf(await openStack(stack)));
+            console.log(`dockyard: wrote ${path.relative(process.cwd(), file)}; run: pulumi preview --stack ${stack} --policy-pack policy --policy-pack-config ${path.relative(process.cwd(), file)}`);
+            return 0;
+        }
         case "releases":
             process.stdout.write(releasesText(stack));
             return 0;
@@ -279,7 +320,7 @@ export async function main(argv: string[]): Promise<number> {
             return rollbackCommand(stack, { to, yes: values.yes });
         }
         default:
-            throw new UsageError(`unknown command ${JSON.stringify(command)}; expected review, deploy, releases, rollback or import (see --help)`);
+            throw new UsageError(`unknown command ${JSON.stringify(command)}; expected review, deploy, policy, releases, rollback or import (see --help)`);
     }
 }
 

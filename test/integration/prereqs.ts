@@ -199,7 +199,7 @@ export async function removeVolumes(prefix: string): Promise<void> {
  */
 export function projectSandbox(prefix: string, ports: { web: number; registry: number }): Sandbox {
     const box = sandbox({});
-    for (const item of ["Pulumi.yaml", "package.json", "tsconfig.json", "index.ts", "components", "config", "app", "ops"]) {
+    for (const item of ["Pulumi.yaml", "package.json", "tsconfig.json", "index.ts", "components", "config", "app", "ops", "policy"]) {
         fs.cpSync(path.join(ROOT, item), path.join(box.dir, item), { recursive: true });
     }
     fs.mkdirSync(path.join(box.dir, "stacks"));

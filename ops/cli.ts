@@ -7,6 +7,8 @@ import * as path from "path";
 import { parseArgs } from "util";
 import { ENVIRONMENT_KEY, PINS_KEY as PINS_CONFIG_KEY } from "../config/load";
 import { importCompose } from "./import";
+import { environmentSchema } from "../config/schema";
+import { BackupEnvironment, backupDir, backupVolume, backupsOfRelease, backupsText, findBackup, listBackups, plannedVolumes, restoreVolume, verifyBackup } from "./backup";
 import { violationsFrom, writePackConfig } from "./policy";
 import { renderMarkdown, review, PreviewJson } from "./report";
 import { Release, appendRelease, describeChanges, failureSummary, lockStack, readReleases, rollbackHistory, rollbackTarget, stateDir } from "./releases";
@@ -37,6 +39,7 @@ Commands:
                      further back).
       --to <n>         return to release n instead (a release that was rolled back from needs --yes)
       --yes            apply without showing the preview first, and without asking
+      --with-data      also restore the volume backups recorded with that release
   import <file>      Write stacks/Pulumi.<name>.yaml from Compose file(s), normalised by
                      \`docker stack config\`. Lists every setting it cannot map, and fails
                      (writing nothing) on any that would change behaviour.
@@ -47,13 +50,77 @@ Commands:
                        (otherwise the \`pulumi config set --secret\` commands are printed)
       --out <file>     write there instead of stacks/Pulumi.<name>.yaml
       --force          overwrite an existing stack file
+  backup <stack> [volume...]
+                     Archive volumes (default: those marked \`backup\` in the stack file) to
+                     .dockyard/backups/<stack>/ (or backupDir, or $DOCKYARD_BACKUP_DIR), with a
+                     manifest: release, volume, size, sha256, time.
+  restore <stack> <volume> --from <backup>
+                     Put a backup back, with the services that mount the volume stopped and
+                     started again; refused when the archive does not match its checksum.
   --help             this text
 
 Releases and locks live in .dockyard/ (or $DOCKYARD_RELEASES_DIR, e.g. a shared directory when
-the stack's backend is shared). Volumes and their data are never touched by a rollback.
+the stack's backend is shared). Volumes and their data are touched only by backup, restore,
+rollback --with-data, and deploy with backupBeforeDeploy (a backup), and only the volumes named or
+marked \`backup\`.
 `;
 
 class UsageError extends Error {}
+
+/** The parts of a stack's environment backups use; throws when the stack file is invalid. */
+function backupEnvironmentOf(raw: unknown): BackupEnvironment {
+    const parsed = environmentSchema.safeParse(raw);
+    if (!parsed.success) throw new Error(`the stack file is invalid (run \`review\` to see why): ${parsed.error.issues[0]?.message ?? ""}`);
+    return parsed.data;
+}
+
+/** The release running now: the last one that succeeded (Swarm rolls failed ones back). */
+function currentRelease(stackName: string): number | undefined {
+    return [...readReleases(PROJECT_DIR, stackName)].reverse().find((r) => r.result === "succeeded")?.number;
+}
+
+export async function backupCommand(stackName: string, volumes: string[]): Promise<number> {
+    const lock = lockStack(PROJECT_DIR, stackName, "backup");
+    try {
+        const env = backupEnvironmentOf(await environmentOf(await openStack(stackName)));
+        const plans = plannedVolumes(env, volumes);
+        if (plans.length === 0) throw new UsageError(`no volume of ${stackName} is marked \`backup\` in the stack file; name the volumes to back up, e.g. \`backup ${stackName} ${Object.keys(env.volumes)[0] ?? "<volume>"}\``);
+        const dir = backupDir(PROJECT_DIR, stackName, env);
+        for (const plan of plans) await backupVolume(dir, stackName, plan, { release: currentRelease(stackName), reason: "backup" }, (m) => console.log(`dockyard: ${m}`));
+        return 0;
+    } finally {
+        lock.release();
+    }
+}
+
+export async function restoreCommand(stackName: string, volume: string | undefined, from: string | undefined): Promise<number> {
+    if (!volume || !from) throw new UsageError(`restore: name the volume and the backup, e.g. \`restore ${stackName} kv-data --from <file>\` (see \`releases ${stackName}\`)`);
+    const lock = lockStack(PROJECT_DIR, stackName, "restore");
+    try {
+        const env = backupEnvironmentOf(await environmentOf(await openStack(stackName)));
+        const [plan] = plannedVolumes(env, [volume]);
+        const { manifest, archive } = findBackup(backupDir(PROJECT_DIR, stackName, env), from);
+        if (manifest.volume !== volume || manifest.stack !== stackName) {
+            throw new Error(`backup ${manifest.file} is of volume ${manifest.volume} of stack ${manifest.stack}, not ${volume} of ${stackName}`);
+        }
+        await restoreVolume(manifest, archive, plan.dockerVolume, { log: (m) => console.log(`dockyard: ${m}`) });
+        return 0;
+    } finally {
+        lock.release();
+    }
+}
+
+/** With backupBeforeDeploy: back up the marked volumes that exist, as the data of the running release. */
+async function backupBeforeDeploy(stackName: string, raw: unknown): Promise<void> {
+    const env = backupEnvironmentOf(raw);
+    if (!(env as { backupBeforeDeploy?: boolean }).backupBeforeDeploy) return;
+    const release = currentRelease(stackName);
+    if (release === undefined) return; // nothing deployed yet: no data to keep
+    const next = (readReleases(PROJECT_DIR, stackName).at(-1)?.number ?? 0) + 1;
+    for (const plan of plannedVolumes(env)) {
+        await backupVolume(backupDir(PROJECT_DIR, stackName, env), stackName, plan, { release, reason: `before release ${next}` }, (m) => console.log(`dockyard: ${m}`));
+    }
+}
 
 /** The policy pack and the stack's pack config, as Automation API options; none with --no-policy. */
 function policyOptions(stackName: string, env: unknown, enabled: boolean): { policyPacks?: string[]; policyPackConfigs?: string[] } {
@@ -187,6 +254,7 @@ export async function deployCommand(stackName: string, opts: { plan?: string; po
             console.error(`dockyard: NOT DEPLOYING ${stackName}: ${blocking} mandatory polic${blocking === 1 ? "y is" : "ies are"} violated (above). Nothing was changed.`);
             return 3;
         }
+        await backupBeforeDeploy(stackName, await environmentOf(stack));
         const release = await applyAndRecord(stack, "deploy", { plan: opts.plan && path.resolve(opts.plan), policy });
         return release.result === "succeeded" ? 0 : 1;
     } finally {
@@ -196,7 +264,9 @@ export async function deployCommand(stackName: string, opts: { plan?: string; po
 
 export function releasesText(stackName: string): string {
     const releases = readReleases(PROJECT_DIR, stackName);
-    if (releases.length === 0) return `No releases recorded for ${stackName}.\n`;
+    const env = (releases.at(-1)?.environment ?? {}) as { backupDir?: string };
+    const backups = backupsText(listBackups(backupDir(PROJECT_DIR, stackName, env)));
+    if (releases.length === 0) return `No releases recorded for ${stackName}.\n${backups}`;
     const { current, rolledBackFrom } = rollbackHistory(releases);
     const rows = releases.flatMap((r, i) => {
         const images = [...new Set(Object.values(r.manifest).map((s) => s.image.replace(/@sha256:([0-9a-f]{12})[0-9a-f]+/, "@sha256:$1")))].join(" ");
@@ -206,7 +276,7 @@ export function releasesText(stackName: string): string {
         const why = r.result === "failed" && r.message ? r.message.split("\n").map((l) => `       ${l}`) : [];
         return [row, ...why];
     });
-    return [`#    time                 result    kind           git sha       changes  images`, ...rows].join("\n") + "\n";
+    return [`#    time                 result    kind           git sha       changes  images`, ...rows].join("\n") + "\n" + backups;
 }
 
 /** Ask on the terminal; without one, refuse and say what to pass. */
@@ -230,8 +300,9 @@ function imageAvailable(ref: string): boolean {
     return run(["image", "inspect", ref]) || run(["pull", "-q", ref]);
 }
 
-export async function rollbackCommand(stackName: string, opts: { to?: number; yes?: boolean }): Promise<number> {
+export async function rollbackCommand(stackName: string, opts: { to?: number; yes?: boolean; withData?: boolean }): Promise<number> {
     const lock = lockStack(PROJECT_DIR, stackName, "rollback");
+    const restarts: Array<() => Promise<void>> = [];
     try {
         const releases = readReleases(PROJECT_DIR, stackName);
         const target = rollbackTarget(releases, opts.to);
@@ -240,6 +311,19 @@ export async function rollbackCommand(stackName: string, opts: { to?: number; ye
                 `release ${target.number} of ${stackName} was rolled back from before. Deploy it again?`,
                 `release ${target.number} was rolled back from before; pass --yes to deploy it again anyway`,
             );
+        }
+        // --with-data: every backup recorded with the release, each checked before anything changes.
+        let restores: Array<{ manifest: ReturnType<typeof findBackup>["manifest"]; archive: string }> = [];
+        if (opts.withData) {
+            const dir = backupDir(PROJECT_DIR, stackName, backupEnvironmentOf(target.environment));
+            const all = listBackups(dir);
+            const chosen = [...backupsOfRelease(all, target.number).values()];
+            if (chosen.length === 0) {
+                const withBackups = [...new Set(all.map((b) => b.release).filter((r) => r !== undefined))];
+                throw new Error(`release ${target.number} has no volume backup recorded, so --with-data cannot restore its data; releases with backups: ${withBackups.join(", ") || "none"} (take one with \`backup ${stackName}\`)`);
+            }
+            restores = chosen.map((manifest) => ({ manifest, archive: path.join(dir, manifest.file) }));
+            for (const r of restores) verifyBackup(r.manifest, r.archive);
         }
         const missing = [...new Set([...Object.values(target.images), ...Object.values(target.manifest).map((s) => s.image)])].filter((ref) => !imageAvailable(ref));
         if (missing.length) {
@@ -254,9 +338,15 @@ export async function rollbackCommand(stackName: string, opts: { to?: number; ye
         if (!opts.yes) {
             await stack.preview({ onOutput: (o) => process.stdout.write(o), diff: true });
         }
-        const release = await applyAndRecord(stack, `rollback to ${target.number}`, {});
+        // The data goes back while its services are stopped; the update then starts them on the
+        // release's images, and whatever the update did not touch is started again after it.
+        for (const r of restores) {
+            restarts.push(await restoreVolume(r.manifest, r.archive, r.manifest.dockerVolume, { hold: true, log: (m) => console.log(`dockyard: ${m}`) }));
+        }
+        const release = await applyAndRecord(stack, `rollback to ${target.number}${opts.withData ? " with data" : ""}`, {});
         return release.result === "succeeded" ? 0 : 1;
     } finally {
+        for (const restart of restarts) await restart();
         lock.release();
     }
 }
@@ -278,9 +368,11 @@ export async function main(argv: string[]): Promise<number> {
             "set-secrets": { type: "boolean" },
             force: { type: "boolean" },
             "no-policy": { type: "boolean" },
+            "with-data": { type: "boolean" },
+            from: { type: "string" },
         },
     });
-    const [command, stack] = positionals;
+    const [command, stack, ...rest] = positionals;
     if (values.help || !command) {
         process.stdout.write(HELP);
         return command || values.help ? 0 : 1;
@@ -317,10 +409,14 @@ export async function main(argv: string[]): Promise<number> {
         case "rollback": {
             const to = values.to === undefined ? undefined : Number(values.to);
             if (to !== undefined && !Number.isInteger(to)) throw new UsageError(`--to: expected a release number, got ${JSON.stringify(values.to)}`);
-            return rollbackCommand(stack, { to, yes: values.yes });
+            return rollbackCommand(stack, { to, yes: values.yes, withData: values["with-data"] });
         }
+        case "backup":
+            return backupCommand(stack, rest);
+        case "restore":
+            return restoreCommand(stack, rest[0], values.from);
         default:
-            throw new UsageError(`unknown command ${JSON.stringify(command)}; expected review, deploy, policy, releases, rollback or import (see --help)`);
+            throw new UsageError(`unknown command ${JSON.stringify(command)}; expected review, deploy, policy, releases, rollback, backup, restore or import (see --help)`);
     }
 }
 

@@ -16,7 +16,7 @@ export interface Release {
     readonly gitSha?: string;
     /** `succeeded`, or `failed` (Swarm rolled the services back to the release before). */
     readonly result: "succeeded" | "failed";
-    /** `deploy`, or `rollback to <n>`. */
+    /** `deploy`, or `rollback to <n>` (`rollback to <n> with data` when it restored volume backups). */
     readonly kind: string;
     /** The Pulumi update version this release's `pulumi up` produced, if known. */
     readonly pulumiVersion?: number;
@@ -51,7 +51,8 @@ export function appendRelease(projectDir: string, stack: string, release: Omit<R
     return record;
 }
 
-const ROLLBACK_KIND = /^rollback to (\d+)$/;
+// `rollback --with-data` records `rollback to <n> with data`: a rollback all the same.
+const ROLLBACK_KIND = /^rollback to (\d+)(?: with data)?$/;
 
 /** The release whose code a release runs: itself for a deploy, the target for `rollback to <n>`. */
 export function originOf(releases: readonly Release[], r: Release): Release {

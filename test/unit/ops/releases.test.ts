@@ -62,6 +62,7 @@ describe("release records", () => {
             ["the same code as now is no rollback: 1, 2, 3 (same as 2) → 1", [d(1, "w1"), d(2, "w2"), d(3, "w2")], 1],
             ["rolled back to 1 with --to, then again: nothing before 1", [d(1, "w1"), d(2, "w2"), rb(3, 1, "w1")], "there is no successful release before release 1 (running now) that was not rolled back from; see `releases`"],
             ["after rb→1 and a new deploy 4, a rollback goes to 1, skipping 2 that was rolled back from", [d(1, "w1"), d(2, "w2"), rb(3, 1, "w1"), d(4, "w4")], 1],
+            ["a rollback --with-data counts as a rollback: 1, 2, 3, rb→2 with data → 1", [d(1, "w1"), d(2, "w2"), d(3, "w3"), rel(4, "succeeded", "w2", "kv1", "rollback to 2 with data")], 1],
         ];
         for (const [what, history, expected] of table) {
             it(what, () => {
@@ -76,6 +77,7 @@ describe("release records", () => {
 
         it("--to a rollback release means the release it restored", () => {
             assert.strictEqual(rollbackTarget([d(1, "w1"), d(2, "w2"), rb(3, 1, "w1"), d(4, "w4")], 3).number, 1);
+            assert.strictEqual(rollbackTarget([d(1, "w1"), d(2, "w2"), rel(3, "succeeded", "w1", "kv1", "rollback to 1 with data"), d(4, "w4")], 3).number, 1);
         });
     });
 

@@ -115,10 +115,11 @@ export function listBackups(dir: string): BackupManifest[] {
 export function findBackup(dir: string, from: string): { manifest: BackupManifest; archive: string } {
     const candidates = [from, path.join(dir, from), path.join(dir, path.basename(from))];
     for (const c of candidates) {
-        const manifestFile = c.endsWith(".json") ? c : `${c}.json`;
+        const isManifest = c.endsWith(".json");
+        const manifestFile = isManifest ? c : `${c}.json`;
         if (fs.existsSync(manifestFile)) {
             const manifest = JSON.parse(fs.readFileSync(manifestFile, "utf8")) as BackupManifest;
-            return { manifest, archive: path.join(path.dirname(manifestFile), manifest.file) };
+            return { manifest, archive: isManifest ? path.join(path.dirname(manifestFile), manifest.file) : c };
         }
     }
     throw new Error(`no backup ${JSON.stringify(from)}: expected an archive with its .json manifest next to it, or the name of one in ${dir} (see \`releases\`)`);
@@ -126,11 +127,12 @@ export function findBackup(dir: string, from: string): { manifest: BackupManifes
 
 /** Throws unless the archive is there and matches its manifest's size and checksum. */
 export function verifyBackup(manifest: BackupManifest, archive: string): void {
+    const name = path.basename(archive);
     if (!fs.existsSync(archive)) throw new Error(`backup ${manifest.file} is missing its archive ${archive}`);
     const size = fs.statSync(archive).size;
     const sum = sha256File(archive);
     if (size !== manifest.size || sum !== manifest.sha256) {
-        throw new Error(`backup ${manifest.file} is corrupt: its sha256 is ${sum} (${size} bytes), the manifest recorded ${manifest.sha256} (${manifest.size} bytes); refusing to restore it`);
+        throw new Error(`backup ${name} is corrupt: its sha256 is ${sum} (${size} bytes), the manifest recorded ${manifest.sha256} (${manifest.size} bytes); refusing to restore it`);
     }
 }
 

@@ -93,6 +93,22 @@ describe("policy pack rules", () => {
         assert.deepStrictEqual(violations([goodService(), goodContainer(), kvVolume(true)], PROD), []);
     });
 
+    it("a service's convergence wait (command:local:Command <name>-converged) is no workload: no rule reads it", () => {
+        // As components/service.ts registers it; its environment would trip no-secrets-in-env if a rule read it.
+        const converged: Resource = {
+            type: "command:local:Command",
+            name: "web-converged",
+            props: {
+                create: 'node -e "$DOCKYARD_SCRIPT"',
+                environment: { DOCKYARD_SCRIPT: "(function waitForService() {})()", SERVICE_ID: "abc", SERVICE_NAME: "web", TIMEOUT: "5m", SPEC: "0123456789abcdef", API_TOKEN: "x" },
+                logging: "stderr",
+            },
+        };
+        const everyRuleMandatory = Object.fromEntries(RULES.map((r) => [r, { ...PROD[r], enforcementLevel: "mandatory" }])) as PackConfig;
+        assert.deepStrictEqual(violations([converged], everyRuleMandatory), []);
+        assert.deepStrictEqual(violations([goodService(), converged, kvVolume(true)], everyRuleMandatory), []);
+    });
+
     describe("each rule fires on a resource that breaks it", () => {
         const cases: Array<[Rule, Resource[], string[]]> = [
             [Rule.ImageByDigest, [goodService((s) => (s.taskSpec.containerSpec.image = "nginx:latest"))], [
@@ -228,6 +244,10 @@ describe("policy pack on the committed stacks (program under mocks)", function (
             await settle();
             const resources = registered().filter((r) => r.custom).map((r) => ({ type: r.type, name: r.name, props: reveal(r.inputs), protect: r.protect }));
             assert.ok(resources.filter((r) => r.type === SERVICE).length >= 2, "the services were registered");
+            // Each service's convergence wait is registered, and fed to the pack like every other resource.
+            const services = resources.filter((r) => r.type === SERVICE).map((r) => r.name.replace(/-service$/, ""));
+            const waits = resources.filter((r) => r.type === "command:local:Command" && r.name.endsWith("-converged")).map((r) => r.name.replace(/-converged$/, ""));
+            assert.deepStrictEqual(waits.sort(), services.sort());
             assert.deepStrictEqual(violations(resources, packConfig(environment)), []);
         });
     }

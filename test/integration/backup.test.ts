@@ -128,6 +128,10 @@ describe("integration: volume backup, restore and rollback --with-data", functio
         assert.strictEqual(get("other"), "second value");
         assert.strictEqual(volumeSums(kvVolume), before1);
         assert.strictEqual(volumeSums(registryVolume()), registryAfterRelease2);
+        // A rollback with data is a rollback all the same: release 2 was rolled back from, 1 runs now.
+        const releases = cli(["releases", "it"]).stdout;
+        assert.match(releases, /\n1 [^\n]*\(running now\)\n/, releases);
+        assert.match(releases, /\n2 [^\n]*\(rolled back from\)\n/, releases);
     });
 
     it("--with-data refuses a release without a backup, before changing anything", () => {

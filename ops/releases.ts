@@ -180,8 +180,13 @@ export function lockStack(projectDir: string, stack: string, command: string): L
 function alive(pid: number): boolean {
     try {
         process.kill(pid, 0);
-        return true;
     } catch (e: any) {
         return e.code === "EPERM";
+    }
+    // A killed process whose parent has not reaped it yet (a zombie) still answers signal 0.
+    try {
+        return !/^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, "utf8"));
+    } catch {
+        return true;
     }
 }

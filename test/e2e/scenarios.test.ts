@@ -134,7 +134,9 @@ describe("e2e: scenarios on the real engines", function () {
         // Kill the whole deploy (CLI, engine, providers) while Swarm is rolling web out.
         await eventually("the rollout to start", () =>
             sh("docker", ["service", "inspect", "--format", "{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}", `${prefix}-web`]).trim() === "updating", 300_000);
+        const exited = new Promise((resolve) => child.once("exit", resolve));
         process.kill(-child.pid!, "SIGKILL");
+        await exited;
         const r = cli(box, ["deploy", "it"]);
         assert.strictEqual(r.code, 0, r.stdout + r.stderr);
         await eventually("v3 to serve", () => versionInside(prefix) === "dockyard sample app version=v3");

@@ -7,7 +7,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { FIXTURES } from "../fixtures/compose/cases";
-import { ROOT, Sandbox, dockerObjects, editEnvironment, eventually, pluginMissing, removeVolumes, requireOrSkip, sandbox, sh, swarmMissing, taskContainer } from "./prereqs";
+import { PROGRAM_FILES, ROOT, Sandbox, dockerObjects, editEnvironment, eventually, pluginMissing, removeVolumes, requireOrSkip, sandbox, sh, swarmMissing, taskContainer } from "./prereqs";
 
 const PREFIX = "dc";
 const WEBUI_PORT = 17080;
@@ -118,7 +118,7 @@ describe("integration: an imported Compose stack (DockerCoins) reviews, deploys,
         assert.deepStrictEqual(leftovers, [], `Docker objects named ${PREFIX}-* exist already; this test would take them over`);
         // The program, as projectSandbox copies it, but no stack: the import writes it.
         box = sandbox({});
-        for (const item of ["Pulumi.yaml", "package.json", "tsconfig.json", "index.ts", "components", "config", "app", "ops"]) {
+        for (const item of PROGRAM_FILES) {
             fs.cpSync(path.join(ROOT, item), path.join(box.dir, item), { recursive: true });
         }
         // The fixture inside the sandbox, so its build contexts are the sandbox's to change.

@@ -149,6 +149,9 @@ export function sandbox(files: Record<string, string>, stack = "it", opts: { own
     return { dir, env, pulumi, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }
 
+/** What a copy of this project's program needs: the program, the library, the tooling and the sample app. */
+export const PROGRAM_FILES = ["Pulumi.yaml", "package.json", "tsconfig.json", "index.ts", "components", "config", "app", "ops", "policy"] as const;
+
 /** Poll until `check` returns true (Swarm removes networks and tasks asynchronously). */
 export async function eventually(what: string, check: () => boolean, timeoutMs = 60_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
@@ -199,7 +202,7 @@ export async function removeVolumes(prefix: string): Promise<void> {
  */
 export function projectSandbox(prefix: string, ports: { web: number; registry: number }): Sandbox {
     const box = sandbox({});
-    for (const item of ["Pulumi.yaml", "package.json", "tsconfig.json", "index.ts", "components", "config", "app", "ops", "policy"]) {
+    for (const item of PROGRAM_FILES) {
         fs.cpSync(path.join(ROOT, item), path.join(box.dir, item), { recursive: true });
     }
     fs.mkdirSync(path.join(box.dir, "stacks"));

@@ -1,4 +1,5 @@
 import * as assert from "assert";
+import { spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -122,6 +123,19 @@ describe("release records", () => {
         const file = path.join(dir, ".dockyard/locks/dev.lock");
         fs.writeFileSync(file, JSON.stringify({ pid: 2 ** 22 + 12345, host: os.hostname(), command: "deploy", since: "x" }));
         lockStack(dir, "dev", "deploy").release();
+        assert.strictEqual(fs.existsSync(file), false);
+    });
+
+    it("takes over the lock of a killed deploy that its parent has not reaped yet (a zombie)", () => {
+        const child = spawn("sleep", ["100"], { stdio: "ignore" });
+        child.kill("SIGKILL");
+        // Until the event loop runs, Node does not reap it: it stays a zombie, as under spawnSync.
+        const deadline = Date.now() + 5000;
+        while (!/^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${child.pid}/stat`, "utf8")) && Date.now() < deadline);
+        const file = path.join(dir, ".dockyard/locks/dev.lock");
+        fs.mkdirSync(path.dirname(file), { recursive: true });
+        fs.writeFileSync(file, JSON.stringify({ pid: child.pid, host: os.hostname(), command: "deploy", since: "x" }));
+        lockStack(dir, "dev", "rollback").release();
         assert.strictEqual(fs.existsSync(file), false);
     });
 });

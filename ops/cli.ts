@@ -11,7 +11,7 @@ import { environmentSchema } from "../config/schema";
 import { BackupEnvironment, backupDir, backupVolume, backupsOfRelease, backupsText, findBackup, listBackups, plannedVolumes, restoreVolume, verifyBackup } from "./backup";
 import { violationsFrom, writePackConfig } from "./policy";
 import { renderMarkdown, review, PreviewJson } from "./report";
-import { Release, appendRelease, describeChanges, failureSummary, lockStack, readReleases, rollbackHistory, rollbackTarget, stateDir } from "./releases";
+import { Lock, Release, appendRelease, describeChanges, failureSummary, lockStack, readReleases, rollbackHistory, rollbackTarget, stateDir } from "./releases";
 
 export const PROJECT_DIR = path.resolve(__dirname, "..");
 // Stack config keys, as the CLI names them (`<project>:<key>`).
@@ -129,9 +129,17 @@ function policyOptions(stackName: string, env: unknown, enabled: boolean): { pol
     return { policyPacks: [path.join(PROJECT_DIR, "policy")], policyPackConfigs: [config] };
 }
 
-async function openStack(name: string): Promise<Stack> {
+async function openStack(name: string, lock?: Lock): Promise<Stack> {
     const pulumiCommand = await PulumiCommand.get({ skipVersionCheck: true });
-    return LocalWorkspace.selectStack({ stackName: name, workDir: PROJECT_DIR }, { pulumiCommand });
+    const stack = await LocalWorkspace.selectStack({ stackName: name, workDir: PROJECT_DIR }, { pulumiCommand });
+    if (lock?.tookOverFrom) {
+        // The deploy that held our lock died, and with it the `pulumi up` it ran: that process's lock
+        // on the stack is stale too. Only Dockyard's own lock proves nobody else is deploying.
+        const { pid, command, since } = lock.tookOverFrom;
+        console.log(`dockyard: the previous \`${command}\` of ${name} (pid ${pid}, since ${since}) died; releasing its Pulumi lock`);
+        await stack.cancel().catch(() => undefined);
+    }
+    return stack;
 }
 
 async function environmentOf(stack: Stack): Promise<any> {
@@ -239,7 +247,7 @@ async function policyGate(stack: Stack, policy: ReturnType<typeof policyOptions>
 export async function deployCommand(stackName: string, opts: { plan?: string; policy?: boolean }): Promise<number> {
     const lock = lockStack(PROJECT_DIR, stackName, "deploy");
     try {
-        const stack = await openStack(stackName);
+        const stack = await openStack(stackName, lock);
         const policy = policyOptions(stackName, await environmentOf(stack), opts.policy !== false);
         if (opts.plan) {
             // Apply exactly what was reviewed (pins included); Pulumi refuses if anything differs.
@@ -329,7 +337,7 @@ export async function rollbackCommand(stackName: string, opts: { to?: number; ye
         if (missing.length) {
             throw new Error(`release ${target.number} cannot be restored: its image${missing.length > 1 ? "s are" : " is"} no longer available: ${missing.join(", ")}`);
         }
-        const stack = await openStack(stackName);
+        const stack = await openStack(stackName, lock);
         await stack.setAllConfigJson(JSON.stringify({
             [ENV_KEY]: { value: JSON.stringify(target.environment), objectValue: target.environment, secret: false },
             [PINS_KEY]: { value: JSON.stringify(target.images), objectValue: target.images, secret: false },

@@ -142,6 +142,8 @@ export function failureSummary(output: string): string {
 
 export interface Lock {
     release(): void;
+    /** The holder this lock was taken over from, when it died holding it (a killed deploy). */
+    readonly tookOverFrom?: { readonly pid: number; readonly command: string; readonly since: string };
 }
 
 /**
@@ -152,10 +154,11 @@ export function lockStack(projectDir: string, stack: string, command: string): L
     const file = path.join(stateDir(projectDir), "locks", `${stack}.lock`);
     fs.mkdirSync(path.dirname(file), { recursive: true });
     const mine = JSON.stringify({ pid: process.pid, host: os.hostname(), command, since: new Date().toISOString() });
+    let dead: Lock["tookOverFrom"];
     for (let attempt = 0; attempt < 2; attempt++) {
         try {
             fs.writeFileSync(file, mine, { flag: "wx" });
-            return { release: () => fs.rmSync(file, { force: true }) };
+            return { release: () => fs.rmSync(file, { force: true }), ...(dead ? { tookOverFrom: dead } : {}) };
         } catch (e: any) {
             if (e.code !== "EEXIST") throw e;
             let holder: { pid: number; host: string; command: string; since: string };
@@ -165,6 +168,7 @@ export function lockStack(projectDir: string, stack: string, command: string): L
                 continue; // being written right now; try once more
             }
             if (holder.host === os.hostname() && !alive(holder.pid)) {
+                dead = { pid: holder.pid, command: holder.command, since: holder.since };
                 fs.rmSync(file, { force: true });
                 continue;
             }

@@ -122,7 +122,14 @@ describe("release records", () => {
         other.release();
         const file = path.join(dir, ".dockyard/locks/dev.lock");
         fs.writeFileSync(file, JSON.stringify({ pid: 2 ** 22 + 12345, host: os.hostname(), command: "deploy", since: "x" }));
-        lockStack(dir, "dev", "deploy").release();
+        const taken = lockStack(dir, "dev", "deploy");
+        // The deploy says whose lock it took over, so it can release that process's Pulumi lock too.
+        assert.deepStrictEqual(taken.tookOverFrom, { pid: 2 ** 22 + 12345, command: "deploy", since: "x" });
+        taken.release();
+        assert.strictEqual(fs.existsSync(file), false);
+        const fresh = lockStack(dir, "dev", "deploy");
+        assert.strictEqual(fresh.tookOverFrom, undefined, "a lock taken normally took over nothing");
+        fresh.release();
         assert.strictEqual(fs.existsSync(file), false);
     });
 

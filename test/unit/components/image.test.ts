@@ -482,6 +482,15 @@ describe("Image", () => {
             assert.deepStrictEqual(r.calls.map((x) => x.slice(0, 2).join(" ")), ["image ls", "image prune"]);
         });
 
+        it("never fails a deploy when the engine's prune is busy (images built in parallel): tries 5 times, then warns", () => {
+            const r = runScript(impl.PRUNE_SCRIPT, { IMAGE_OWNER: "p.s.api", KEEP: "4" }, {
+                imageList: listing, fail: "image prune", failOutput: "Error response from daemon: a prune operation is already running",
+            });
+            assert.strictEqual(r.status, 0);
+            assert.deepStrictEqual(r.calls.map((x) => x.slice(0, 2).join(" ")), ["image ls", "image prune", "image prune", "image prune", "image prune", "image prune"]);
+            assert.strictEqual(r.stderr, "dockyard: warning: could not prune dangling layers of p.s.api (left for the next build): Error response from daemon: a prune operation is already running\n");
+        });
+
         it("carries on when an image cannot be removed (e.g. a container still uses it)", () => {
             const r = runScript(impl.PRUNE_SCRIPT, { IMAGE_OWNER: "p.s.api", KEEP: "1" }, { imageList: "r/api:c-2\nr/api:c-1\n", fail: "image rm" });
             assert.deepStrictEqual([r.status, r.stderr], [0, ""]);

@@ -24,6 +24,12 @@ export function waitForService(): void {
     const ms = (d: string) => [...d.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)].reduce((t, m) => t + Number(m[1]) * units[m[2]], 0);
     const timeout = ms(env.TIMEOUT || "5m");
     const started = Date.now();
+    // Anything that breaks while following the rollout (the engine unreachable, the service
+    // removed) ends the wait with one line that says so, not a stack trace.
+    process.on("uncaughtException", (e) => {
+        process.stderr.write(`dockyard: service ${name}: could not follow its rollout: ${e.message}\n`);
+        process.exit(1);
+    });
 
     const docker = (args: string[], timeoutMs = 20_000): string => {
         try {

@@ -57,7 +57,7 @@ export function known<T>(v: pulumi.Input<T> | undefined): v is T {
 
 const expected = (what: string) => ({ error: `expected ${what}` });
 
-export const DURATION_HINT = 'a duration such as "500ms", "10s" or "1m30s"';
+const DURATION_HINT = 'a duration such as "500ms", "10s" or "1m30s"';
 /** Go duration strings as Docker takes them: `500ms`, `10s`, `1m30s`. */
 export const Duration = z.string(expected(DURATION_HINT)).regex(/^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/, expected(DURATION_HINT));
 
@@ -68,7 +68,7 @@ export const Ratio = z.number(expected("a number from 0 to 1")).min(0, expected(
 export const Cpus = z.number(expected("a positive number of CPUs such as 0.5")).positive(expected("a positive number of CPUs such as 0.5"));
 export const FileMode = z.int(expected("a file mode from 0 to 0o777")).min(0, expected("a file mode from 0 to 0o777")).max(0o777, expected("a file mode from 0 to 0o777"));
 
-export const MEMORY_HINT = 'a size in bytes or a string such as "256m" or "1g"';
+const MEMORY_HINT = 'a size in bytes or a string such as "256m" or "1g"';
 const MEMORY = /^(\d+)([kmg]?)b?$/i;
 /** Bytes from `268435456`, `"256m"`, `"1G"`; undefined when the value is not a size. */
 export function memoryBytes(v: number | string): number | undefined {
@@ -82,7 +82,7 @@ export function memoryBytes(v: number | string): number | undefined {
 export const Memory = z.union([z.number(), z.string()], expected(MEMORY_HINT))
     .refine((v) => memoryBytes(v) !== undefined, expected(MEMORY_HINT));
 
-export const DOCKER_NAME_HINT = "1-63 letters, digits, '_', '.' or '-', starting with a letter or digit";
+const DOCKER_NAME_HINT = "1-63 letters, digits, '_', '.' or '-', starting with a letter or digit";
 /** Docker object names: letters, digits, `_`, `.`, `-`, starting with a letter or digit. */
 export const DockerName = z.string(expected(DOCKER_NAME_HINT)).regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/, expected(DOCKER_NAME_HINT));
 
@@ -113,7 +113,7 @@ function at(raw: unknown, path: readonly PropertyKey[]): unknown {
 }
 
 /** `a.b[0].c` from a zod path. */
-export function pathText(path: readonly PropertyKey[]): string {
+function pathText(path: readonly PropertyKey[]): string {
     return path.map((k, i) => (typeof k === "number" ? `[${k}]` : i === 0 ? String(k) : `.${String(k)}`)).join("");
 }
 

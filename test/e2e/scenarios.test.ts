@@ -12,10 +12,7 @@ import {
 } from "../integration/prereqs";
 
 function cli(box: Sandbox, args: string[]) {
-    const r = spawnSync(path.join(box.dir, "node_modules/.bin/ts-node"), ["--transpile-only", "ops/cli.ts", ...args], {
-        cwd: box.dir, env: box.env, encoding: "utf8", timeout: 15 * 60_000,
-    });
-    return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+    return box.dockyard(args);
 }
 
 // The static busybox's wget crashes resolving names; its nc does not, so HTTP is spoken with nc.

@@ -2,7 +2,6 @@
 // that corrupts the data, and `rollback --with-data` returning the exact bytes with the other
 // volumes untouched; a corrupted backup refused.
 import * as assert from "assert";
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { Sandbox, dockerObjects, editEnvironment, eventually, pluginMissing, projectSandbox, removeVolumes, requireOrSkip, sh, swarmMissing } from "./prereqs";
@@ -22,12 +21,7 @@ describe("integration: volume backup, restore and rollback --with-data", functio
     let box: Sandbox;
     let before1: string;
     let registryAfterRelease2: string;
-    const cli = (args: string[]) => {
-        const r = spawnSync(path.join(box.dir, "node_modules/.bin/ts-node"), ["--transpile-only", "ops/cli.ts", ...args], {
-            cwd: box.dir, env: box.env, encoding: "utf8", timeout: 15 * 60_000,
-        });
-        return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-    };
+    const cli = (args: string[]) => box.dockyard(args);
     const get = (key: string) => {
         try {
             return sh("curl", ["-s", "--max-time", "5", `http://127.0.0.1:${WEB_PORT}/kv/${key}`]);

@@ -3,11 +3,10 @@
 // that roll back on failure) imported with an override for this machine, then driven through the
 // review/deploy/releases/rollback CLI on the real engine, and torn down leaving nothing behind.
 import * as assert from "assert";
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { FIXTURES } from "../fixtures/compose/cases";
-import { PROGRAM_FILES, ROOT, Sandbox, dockerObjects, editEnvironment, eventually, pluginMissing, removeVolumes, requireOrSkip, sandbox, sh, swarmMissing, taskContainer } from "./prereqs";
+import { dockerCliMissing, dockerObjects, editEnvironment, eventually, pluginMissing, PROGRAM_FILES, removeVolumes, requireOrSkip, ROOT, Sandbox, sandbox, sh, swarmMissing, taskContainer } from "./prereqs";
 
 const PREFIX = "dc";
 const WEBUI_PORT = 17080;
@@ -54,15 +53,6 @@ volumes:
   redis-data:
 `;
 
-function dockerCliMissing(): string | undefined {
-    try {
-        sh("docker", ["stack", "config", "--help"]);
-        return undefined;
-    } catch {
-        return "no Docker CLI with `docker stack config`";
-    }
-}
-
 function baseImageMissing(): string | undefined {
     try {
         sh("docker", ["image", "inspect", "dockyard/busybox:1.35.0"]);
@@ -104,12 +94,7 @@ describe("integration: an imported Compose stack (DockerCoins) reviews, deploys,
     this.timeout(30 * 60_000);
     let box: Sandbox | undefined;
     const started = Date.now();
-    const cli = (args: string[], env: NodeJS.ProcessEnv = box!.env) => {
-        const r = spawnSync(path.join(box!.dir, "node_modules/.bin/ts-node"), ["--transpile-only", "ops/cli.ts", ...args], {
-            cwd: box!.dir, env, encoding: "utf8", timeout: 15 * 60_000,
-        });
-        return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-    };
+    const cli = (args: string[], env?: NodeJS.ProcessEnv) => box!.dockyard(args, env);
     const releases = () => JSON.parse(fs.readFileSync(path.join(box!.dir, ".dockyard/releases/it.json"), "utf8"));
 
     before(function () {

@@ -6,16 +6,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { importCompose } from "../../ops/import";
 import { CASES, FIXTURES, normaliseCase, recordedPath } from "../fixtures/compose/cases";
-import { ROOT, Sandbox, dockerObjects, eventually, pluginMissing, pulumiMissing, requireOrSkip, sandbox, sh, swarmMissing } from "./prereqs";
-
-function dockerCliMissing(): string | undefined {
-    try {
-        sh("docker", ["stack", "config", "--help"]);
-        return undefined;
-    } catch {
-        return "no Docker CLI with `docker stack config`";
-    }
-}
+import { dockerCliMissing, dockerObjects, eventually, pluginMissing, pulumiMissing, requireOrSkip, ROOT, Sandbox, sandbox, sh, swarmMissing } from "./prereqs";
 
 describe("integration: compose import, recorded fixtures", function () {
     before(function () {

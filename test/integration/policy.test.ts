@@ -19,12 +19,7 @@ describe("integration: policy pack", function () {
     this.timeout(15 * 60_000);
     const prefix = `pbp${process.pid % 100000}`;
     let box: Sandbox;
-    const cli = (args: string[]) => {
-        const r = spawnSync(path.join(box.dir, "node_modules/.bin/ts-node"), ["--transpile-only", "ops/cli.ts", ...args], {
-            cwd: box.dir, env: box.env, encoding: "utf8", timeout: 15 * 60_000,
-        });
-        return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-    };
+    const cli = (args: string[]) => box.dockyard(args);
 
     before(function () {
         requireOrSkip(this, swarmMissing(), pluginMissing("docker"), pluginMissing("command"), analyzerMissing());

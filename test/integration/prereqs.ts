@@ -44,6 +44,11 @@ export function swarmMissing(): string | undefined {
     return state === "active true" ? undefined : `the Docker engine is not a Swarm manager (state: ${state}); run \`docker swarm init\``;
 }
 
+/** Why the docker CLI cannot normalise Compose files (`docker stack config`), or undefined. */
+export function dockerCliMissing(): string | undefined {
+    return works("docker", ["stack", "config", "--help"]) ? undefined : "no Docker CLI with `docker stack config`";
+}
+
 /** Why the Pulumi CLI and Node.js language host cannot be used, or undefined. */
 export function pulumiMissing(): string | undefined {
     if (!works("pulumi", ["version"])) return "no `pulumi` CLI on PATH (run `npm run setup`; tests must run through `npm test`)";
@@ -113,6 +118,8 @@ export interface Sandbox {
     readonly dir: string;
     readonly env: NodeJS.ProcessEnv;
     pulumi(args: string[], opts?: { input?: string; allowFailure?: boolean }): { code: number; stdout: string; stderr: string };
+    /** Run Dockyard's own CLI (ops/cli.ts) in the sandbox, as `npm run dockyard -- <args>` would. */
+    dockyard(args: string[], env?: NodeJS.ProcessEnv): { code: number; stdout: string; stderr: string };
     cleanup(): void;
 }
 
@@ -146,7 +153,13 @@ export function sandbox(files: Record<string, string>, stack = "it", opts: { own
         if (res.code !== 0 && !opts.allowFailure) throw new Error(`pulumi ${args.join(" ")} exited ${res.code}:\n${res.stderr}\n${res.stdout}`);
         return res;
     };
-    return { dir, env, pulumi, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
+    const dockyard = (args: string[], runEnv: NodeJS.ProcessEnv = env) => {
+        const r = spawnSync(path.join(dir, "node_modules/.bin/ts-node"), ["--transpile-only", "ops/cli.ts", ...args], {
+            cwd: dir, env: runEnv, encoding: "utf8", timeout: 15 * 60_000,
+        });
+        return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+    };
+    return { dir, env, pulumi, dockyard, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }
 
 /** What a copy of this project's program needs: the program, the library, the tooling and the sample app. */

@@ -2,7 +2,6 @@
 // previous one serving, rollback to the previous and to a named release (volume data kept), a
 // refused unknown release, and the per-stack lock.
 import * as assert from "assert";
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -23,12 +22,7 @@ describe("integration: review, release and rollback", function () {
     this.timeout(30 * 60_000);
     const prefix = `dyr${process.pid % 100000}`;
     let box: Sandbox;
-    const cli = (args: string[]) => {
-        const r = spawnSync(path.join(box.dir, "node_modules/.bin/ts-node"), ["--transpile-only", "ops/cli.ts", ...args], {
-            cwd: box.dir, env: box.env, encoding: "utf8", timeout: 15 * 60_000,
-        });
-        return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-    };
+    const cli = (args: string[]) => box.dockyard(args);
     const setVersion = (change: (env: any) => void) => editEnvironment(box, change);
     const served = () => body("/").replace(/ host=.*$/, "");
 

@@ -4,8 +4,9 @@
 // previews and runs wherever the deploy runs, against whatever DOCKER_HOST points at). It asks the
 // engine, through the docker CLI, for the service's update status and its tasks, every half second:
 // - a rolling update has converged when Swarm reports its update status `completed`;
-// - a new service (or a change that starts no rollout) when every task it wants is running, which
-//   for a task with a health check means healthy;
+// - a new service (or a change that starts no rollout) when every task it wants has been running
+//   for 5 seconds, as `docker service create` checks (for a task with a health check, running
+//   means healthy);
 // - it has failed when Swarm pauses or rolls the update back, when tasks keep failing, when no node
 //   can take a task, or when the timeout passes.
 // On failure it prints, per task, the state and error, exit code, last health-check results and the
@@ -88,6 +89,11 @@ export function waitForService(): void {
     // in the template's default runtime, which tasks do not repeat).
     const specOf = (spec: any) => JSON.stringify({ ...spec, Runtime: undefined });
 
+    // Without a rollout for Swarm to monitor (a new service, or a change that replaces no task), the
+    // same tasks must stay running this long, as `docker service create` waits: a task that starts
+    // and crashes at once is running for an instant.
+    const STABLE_MS = 5000;
+    let stable = { ids: "", since: 0 };
     let pendingSince = 0;
     for (;;) {
         const svc = service();
@@ -114,7 +120,10 @@ export function waitForService(): void {
         }
         // Replicated: as many running tasks as replicas. Global: every task it wants, running.
         const allRunning = replicas === undefined ? wanted.length > 0 && running.length === wanted.length : running.length >= replicas;
-        if (allRunning && (!update || update.State === "completed")) process.exit(0);
+        if (allRunning && update?.State === "completed") process.exit(0);
+        const ids = allRunning && !update ? running.map((t) => t.ID).sort().join(",") : "";
+        if (ids !== stable.ids) stable = { ids, since: Date.now() };
+        if (ids && Date.now() - stable.since >= STABLE_MS) process.exit(0);
 
         // No node can take a task: that will not change by waiting (a constraint, a busy host port).
         const stuck = wanted.filter((t) => t.Status?.State === "pending" && /no suitable node/.test(t.Status?.Err ?? ""));
@@ -123,7 +132,9 @@ export function waitForService(): void {
             const placement = svc.Spec?.TaskTemplate?.Placement?.Constraints ?? [];
             if (Date.now() - pendingSince > 3000) fail(`no node can run it: ${stuck[0].Status.Err}${placement.length ? `; its constraints: ${placement.join(", ")}` : ""}`, stuck);
         } else pendingSince = 0;
-        if (!update && failed.length >= 3 && running.length === 0) fail(`${failed.length} tasks failed and none is running`, failed);
+        if (!update && failed.length >= 3) {
+            fail(`${failed.length} tasks failed${running.length ? `; ${running.length} of ${replicas ?? wanted.length} running` : " and none is running"}`, failed);
+        }
         if (Date.now() - started > timeout) {
             fail(`not converged after ${env.TIMEOUT}: ${running.length} of ${replicas ?? wanted.length} tasks running${update ? `, update ${update.State}` : ""}`,
                 failed.length ? failed : wanted.filter((t) => t.Status?.State !== "running"));

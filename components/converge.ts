@@ -9,7 +9,8 @@
 //   means healthy);
 // - it has failed when Swarm pauses or rolls the update back, when tasks keep failing, when no node
 //   can take a task, or when the timeout passes.
-// On failure it prints, per task, the state and error, exit code, last health-check results and the
+// On success it prints where the service answers (`{"endpoints": [...]}`, the Service's `endpoints`).
+// On failure it prints, per task, the node it was on, the state and error, exit code, last health-check results and the
 // last lines of the task's log, and exits 1, which fails `pulumi up`.
 //
 // The function is shipped as its source text (`CONVERGE_SCRIPT`): it must use nothing from outside
@@ -52,7 +53,13 @@ export function waitForService(): void {
     /** Everything the engine knows about why a task is not running, in a few lines. */
     const explain = (t: any): string[] => {
         const st = t.Status ?? {};
-        const out = [`task ${name}.${t.Slot ?? t.NodeID?.slice(0, 12) ?? ""} (${String(t.ID).slice(0, 12)}): ${st.State}${st.Err ? `: ${st.Err}` : st.Message ? ` (${st.Message})` : ""}`];
+        let node = "";
+        try {
+            if (t.NodeID) node = ` on node ${docker(["node", "inspect", "--format", "{{.Description.Hostname}}", t.NodeID], 5000).trim()}`;
+        } catch {
+            // A node that left the Swarm: the task's own record has to do.
+        }
+        const out = [`task ${name}.${t.Slot ?? t.NodeID?.slice(0, 12) ?? ""} (${String(t.ID).slice(0, 12)})${node}: ${st.State}${st.Err ? `: ${st.Err}` : st.Message ? ` (${st.Message})` : ""}`];
         const code = st.ContainerStatus?.ExitCode;
         if (code !== undefined && code !== 0 && st.State !== "running") out.push(`  exit code ${code}`);
         const container = st.ContainerStatus?.ContainerID;
@@ -79,6 +86,32 @@ export function waitForService(): void {
         for (const t of culprits.slice(0, 3)) lines.push(...explain(t).map((l) => `  ${l}`));
         process.stderr.write(lines.join("\n") + "\n");
         process.exit(1);
+    };
+
+    /**
+     * Success: print where the service answers, `{"endpoints": ["address:port", ...]}`, and exit 0.
+     * A port published through the routing mesh answers on every node; a host-mode port on the
+     * nodes running a task. A node's address is its label `dockyard.address` when set (a public
+     * name, say), else the address it has in the Swarm.
+     */
+    const converged = (svc: any, running: any[]): never => {
+        const ports: any[] = svc.Spec?.EndpointSpec?.Ports ?? [];
+        const endpoints = new Set<string>();
+        if (ports.length) {
+            const ids = docker(["node", "ls", "-q"]).split("\n").filter(Boolean);
+            const nodes: any[] = ids.length ? json(["node", "inspect", ...ids]) : [];
+            const serving = new Set(running.map((t) => t.NodeID));
+            const address = (n: any) => {
+                const a: string = n.Spec?.Labels?.["dockyard.address"] || n.Status?.Addr || "localhost";
+                return a.includes(":") && !a.startsWith("[") ? `[${a}]` : a;
+            };
+            for (const p of ports) {
+                const on = p.PublishMode === "host" ? nodes.filter((n) => serving.has(n.ID)) : nodes.filter((n) => n.Status?.State === "ready");
+                for (const n of on) endpoints.add(`${address(n)}:${p.PublishedPort}`);
+            }
+        }
+        require("fs").writeSync(1, JSON.stringify({ endpoints: [...endpoints].sort() }) + "\n");
+        process.exit(0);
     };
 
     // The update status at the start belongs to an earlier rollout when it began before the last
@@ -120,10 +153,10 @@ export function waitForService(): void {
         }
         // Replicated: as many running tasks as replicas. Global: every task it wants, running.
         const allRunning = replicas === undefined ? wanted.length > 0 && running.length === wanted.length : running.length >= replicas;
-        if (allRunning && update?.State === "completed") process.exit(0);
+        if (allRunning && update?.State === "completed") converged(svc, running);
         const ids = allRunning && !update ? running.map((t) => t.ID).sort().join(",") : "";
         if (ids !== stable.ids) stable = { ids, since: Date.now() };
-        if (ids && Date.now() - stable.since >= STABLE_MS) process.exit(0);
+        if (ids && Date.now() - stable.since >= STABLE_MS) converged(svc, running);
 
         // No node can take a task: that will not change by waiting (a constraint, a busy host port).
         const stuck = wanted.filter((t) => t.Status?.State === "pending" && /no suitable node/.test(t.Status?.Err ?? ""));

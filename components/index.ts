@@ -42,5 +42,5 @@ export {
     UpdateOrder,
     mountSchema,
 } from "./service";
-export { Volume, VolumeArgs, VolumeDeletion, VolumeSettings, VolumeSettingsSchema } from "./volume";
+export { Volume, VolumeArgs, VolumeDeletion, VolumeSettings, VolumeSettingsSchema, isNodeLocal } from "./volume";
 export { ArgumentError, COMPONENT_LABEL, DockerName, Duration, MANAGED_LABEL, issueTexts, validate } from "./internal";

@@ -429,6 +429,23 @@ function resources(r: Resources | undefined) {
         memoryBytes: r.memory !== undefined ? memoryBytes(r.memory) : undefined,
     };
 }
+/** The endpoints the convergence wait printed on success (none while it has not run). */
+function endpointsOf(stdout: string | undefined): string[] {
+    try {
+        const endpoints = JSON.parse(stdout ?? "").endpoints;
+        return Array.isArray(endpoints) ? endpoints.map(String) : [];
+    } catch {
+        return [];
+    }
+}
+/**
+ * The given constraints plus `node.id==<id>` for each node holding a mounted node-local volume
+ * (an engine outside Swarm has no node id: nothing to pin).
+ */
+function placementConstraints(given: readonly string[] | undefined, pins: pulumi.Output<string>[]): pulumi.Input<string[]> | undefined {
+    if (!pins.length) return given ? [...given] : undefined;
+    return pulumi.all(pins).apply((ids) => [...(given ?? []), ...[...new Set(ids.filter(Boolean))].map((id) => `node.id==${id}`)]);
+}
 /** The provider's mount shape (the same for services and containers) for a validated Mount. */
 export function mountSpec(m: Mount) {
     const readOnly = m.readOnly ?? false;
@@ -478,7 +495,11 @@ export class Service extends pulumi.ComponentResource {
     public readonly serviceId: pulumi.Output<string>;
     /** The image reference the service runs. */
     public readonly imageRef: pulumi.Output<string>;
-    /** `host:port` for every published port, on the node running the deployment. */
+    /**
+     * `address:port` where each published port answers, as of the last change: every ready node for
+     * the routing mesh, the nodes running a task for host mode. A node's address is the one it has
+     * in the Swarm, or its label `dockyard.address` (e.g. a public name) when set.
+     */
     public readonly endpoints: pulumi.Output<string[]>;
     public readonly service: docker.Service;
     /** Waits until Swarm reports the service converged after each change; fails the update, saying why, when it does not. */
@@ -501,6 +522,8 @@ export class Service extends pulumi.ComponentResource {
             ...(args.mounts ?? []).flatMap((m) => (m.volume ? [m.volume] : [])),
         ];
 
+        // Node-local volumes pin the service to the node holding their data.
+        const pins = (args.mounts ?? []).flatMap((m) => (m.volume?.node ? [m.volume.node] : []));
         const spec: docker.ServiceArgs = {
             name: args.serviceName ?? name,
             labels: labelList(name, args.labels),
@@ -538,8 +561,8 @@ export class Service extends pulumi.ComponentResource {
                     : undefined,
                 // The provider takes each preference's spread descriptor (`node.labels.zone`), whatever its
                 // docs' `spread=...` example suggests: given `spread=x`, Swarm would spread over a label named `spread=x`.
-                placement: args.constraints || args.preferences
-                    ? { constraints: args.constraints ? [...args.constraints] : undefined, prefs: args.preferences?.map((p) => p.replace(/^spread=/, "")) }
+                placement: args.constraints || args.preferences || pins.length
+                    ? { constraints: placementConstraints(args.constraints, pins), prefs: args.preferences?.map((p) => p.replace(/^spread=/, "")) }
                     : undefined,
             },
             endpointSpec: {
@@ -580,9 +603,7 @@ export class Service extends pulumi.ComponentResource {
         this.serviceName = this.service.name;
         this.serviceId = this.service.id;
         this.imageRef = image;
-        this.endpoints = pulumi.output(
-            (args.ports ?? []).map((port) => `localhost:${port.published ?? port.target}`),
-        );
+        this.endpoints = args.ports?.length ? this.converged.stdout.apply(endpointsOf) : pulumi.output([]);
         this.registerOutputs({
             serviceName: this.serviceName,
             serviceId: this.serviceId,

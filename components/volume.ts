@@ -1,3 +1,4 @@
+import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
@@ -51,8 +52,23 @@ export interface VolumeArgs extends Omit<VolumeSettings, "driver" | "driverOptio
 }
 
 /**
+ * Whether a volume keeps its data on one node: the `local` driver without a network filesystem
+ * (`driverOptions.type`, e.g. nfs or cifs). A driver or options known only at deployment time
+ * count as node-local, the safe guess: a wrong pin costs placement freedom, a missing one costs data.
+ */
+export function isNodeLocal(args: Pick<VolumeArgs, "driver" | "driverOptions">): boolean {
+    if (typeof args.driver === "string" && args.driver !== "local") return false;
+    const options = args.driverOptions;
+    return !(options && !pulumi.Output.isInstance(options) && (options as Record<string, unknown>).type);
+}
+
+/**
  * A named Docker volume for stateful services. Its data survives updates, rollbacks and, unless
  * `deletion: VolumeDeletion.Delete` is chosen, the destruction of the stack.
+ *
+ * A node-local volume (see `isNodeLocal`) lives on the engine Dockyard deploys through; every
+ * Service that mounts it is pinned to that Swarm node (`node.id==...`), so a task never starts on
+ * another node with an empty volume of the same name.
  */
 export class Volume extends pulumi.ComponentResource {
     /** True for a Volume of any copy of this library. */
@@ -73,6 +89,11 @@ export class Volume extends pulumi.ComponentResource {
     public readonly volumeName: pulumi.Output<string>;
     /** The underlying provider resource. */
     public readonly volume: docker.Volume;
+    /**
+     * For a node-local volume, the Swarm node id of the engine holding its data ("" on an engine
+     * outside Swarm), looked up by the child `<name>-node` when the volume is created.
+     */
+    public readonly node?: pulumi.Output<string>;
 
     constructor(name: string, args: VolumeArgs = {}, opts?: pulumi.ComponentResourceOptions) {
         super("dockyard:volume:Volume", name, {}, opts);
@@ -95,6 +116,14 @@ export class Volume extends pulumi.ComponentResource {
             },
         );
         this.volumeName = this.volume.name;
-        this.registerOutputs({ volumeName: this.volumeName, volume: this.volume });
+        if (isNodeLocal(args)) {
+            const lookup = new command.local.Command(
+                childName(name, "node"),
+                { create: 'docker info --format "{{.Swarm.NodeID}}"', triggers: [this.volume.id] },
+                { parent: this, dependsOn: [this.volume] },
+            );
+            this.node = lookup.stdout.apply((id) => (id ?? "").trim());
+        }
+        this.registerOutputs({ volumeName: this.volumeName, volume: this.volume, node: this.node });
     }
 }

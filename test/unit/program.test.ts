@@ -49,7 +49,9 @@ describe("program", function () {
     before(() => {
         // The build command prints the pushed digest as its last line.
         mockState("command:local:Command", (args) =>
-            args.name.endsWith("-build") ? { stdout: `building\n${reveal(args.inputs.environment).IMAGE_REF.replace(/:[^:/]+$/, "")}@${DIGEST}` } : { stdout: "" },
+            args.name.endsWith("-build") ? { stdout: `building\n${reveal(args.inputs.environment).IMAGE_REF.replace(/:[^:/]+$/, "")}@${DIGEST}` }
+                : args.name === "web-converged" ? { stdout: '{"endpoints":["127.0.0.1:8080"]}\n' }
+                : { stdout: "" },
         );
     });
     after(() => mockState("command:local:Command", undefined));
@@ -73,7 +75,7 @@ describe("program", function () {
                 "docker:index/secret:Secret": 1,
                 "dockyard:image:Image": 1,
                 // app-build, app-prune, and a convergence wait per service
-                "command:local:Command": 5,
+                "command:local:Command": 7,
             });
         });
 
@@ -151,7 +153,7 @@ describe("program", function () {
         });
 
         it("exports endpoints, names and a release manifest", async () => {
-            assert.deepStrictEqual(await valueOf(program.serviceEndpoints.web), ["localhost:8080"]);
+            assert.deepStrictEqual(await valueOf(program.serviceEndpoints.web), ["127.0.0.1:8080"]);
             assert.deepStrictEqual(await valueOf(program.serviceEndpoints.kv), []);
             assert.deepStrictEqual(await valueOf(program.networkNames.backend), "backend");
             assert.deepStrictEqual(await valueOf(program.volumeNames["kv-data"]), "kv-data");
@@ -174,7 +176,7 @@ describe("program", function () {
 
         it("deploys the pinned digest and builds nothing", async () => {
             assert.deepStrictEqual(ofType("dockyard:image:Image"), []);
-            assert.deepStrictEqual(ofType("command:local:Command").map((c) => c.name).sort(), ["kv-converged", "registry-converged", "web-converged"]);
+            assert.deepStrictEqual(ofType("command:local:Command").map((c) => c.name).sort(), ["kv-converged", "kv-data-node", "registry-converged", "registry-data-node", "web-converged"]);
             assert.strictEqual(service("web").inputs.taskSpec.containerSpec.image, PINNED);
             assert.strictEqual(service("kv").inputs.taskSpec.containerSpec.image, PINNED);
             assert.deepStrictEqual(await valueOf(program.imageRefs.app), PINNED);
@@ -216,7 +218,7 @@ describe("program", function () {
             });
 
             it("logs in to the external registry and builds, and runs no registry of its own", () => {
-                assert.deepStrictEqual(ofType("command:local:Command").map((c) => c.name).sort(), ["app-build", "app-prune", "kv-converged", "registry-login", "web-converged"]);
+                assert.deepStrictEqual(ofType("command:local:Command").map((c) => c.name).sort(), ["app-build", "app-prune", "kv-converged", "kv-data-node", "registry-login", "web-converged"]);
                 assert.deepStrictEqual(ofType("dockyard:swarm:Service").map((s) => s.name).sort(), ["kv", "web"]);
                 const login = one("command:local:Command", "registry-login");
                 // The password makes the whole environment secret.

@@ -148,6 +148,7 @@ describe("Container", () => {
                 one("docker:index/network:Network", "lan-network").urn,
                 one("docker:index/network:Network", "mesh-network").urn,
                 one("docker:index/volume:Volume", "data-volume").urn,
+                one("command:local:Command", "data-node").urn,
             ].sort());
         });
 

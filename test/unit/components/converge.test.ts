@@ -7,7 +7,58 @@ import * as os from "os";
 import * as path from "path";
 import { CONVERGE_SCRIPT } from "../../../components/converge";
 
+/** Run the wait against a fake docker that answers each command from `answers` (JSON, by its first words). */
+function runAgainst(answers: Record<string, unknown>) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fake-docker-"));
+    try {
+        fs.writeFileSync(path.join(dir, "answers.json"), JSON.stringify(answers));
+        fs.writeFileSync(path.join(dir, "docker"), `#!${process.execPath}
+const answers = require(${JSON.stringify(path.join(dir, "answers.json"))});
+const args = process.argv.slice(2).join(" ");
+const key = Object.keys(answers).find((k) => args.startsWith(k));
+if (!key) { process.stderr.write("fake docker: no answer for " + args + "\\n"); process.exit(1); }
+const a = answers[key];
+process.stdout.write(typeof a === "string" ? a : JSON.stringify(a));
+`, { mode: 0o755 });
+        return spawnSync(process.execPath, ["-e", CONVERGE_SCRIPT], {
+            encoding: "utf8",
+            env: { PATH: `${dir}:${process.env.PATH}`, SERVICE_ID: "web-id", SERVICE_NAME: "web", TIMEOUT: "5s" },
+        });
+    } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
+}
+
 describe("convergence wait", () => {
+    it("prints where the service answers: every ready node for the routing mesh, the task's nodes for host mode", () => {
+        const template = { ContainerSpec: { Image: "web:1" } };
+        const at = "2026-11-24T10:00:00Z";
+        const node = (ID: string, Addr: string, State: string, Labels = {}) => ({ ID, Status: { State, Addr }, Spec: { Labels } });
+        const r = runAgainst({
+            "service inspect web-id": [{
+                ID: "web-id", UpdatedAt: at, UpdateStatus: { State: "completed", StartedAt: at },
+                Spec: { Mode: { Replicated: { Replicas: 2 } }, TaskTemplate: template, EndpointSpec: { Ports: [
+                    { TargetPort: 8080, PublishedPort: 80, PublishMode: "ingress" },
+                    { TargetPort: 9090, PublishedPort: 9090, PublishMode: "host" },
+                ] } },
+            }],
+            "service ps -q --no-trunc web-id": "t1\nt2\n",
+            "inspect --type task t1 t2": ["n1", "n2"].map((n, i) => ({ ID: `t${i + 1}`, NodeID: n, Spec: template, DesiredState: "running", Status: { State: "running" }, UpdatedAt: at })),
+            "node ls -q": "n1\nn2\nn3\nn4\n",
+            "node inspect n1 n2 n3 n4": [
+                node("n1", "10.213.0.11", "ready"),
+                node("n2", "10.213.0.12", "ready", { "dockyard.address": "edge.example.com" }),
+                node("n3", "10.213.0.13", "down"),
+                node("n4", "fd00::4", "ready"),
+            ],
+        });
+        assert.strictEqual(r.stderr, "");
+        assert.strictEqual(r.status, 0);
+        assert.strictEqual(r.stdout, JSON.stringify({ endpoints: [
+            "10.213.0.11:80", "10.213.0.11:9090", "[fd00::4]:80", "edge.example.com:80", "edge.example.com:9090",
+        ] }) + "\n");
+    });
+
     it("says in one line why it cannot follow the rollout when the engine does not answer", () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fake-docker-"));
         try {

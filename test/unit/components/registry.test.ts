@@ -134,7 +134,7 @@ describe("Registry", () => {
             const volume = one("docker:index/volume:Volume", "reg-data-volume");
             assert.deepStrictEqual([volume.inputs.name, volume.retainOnDelete, volume.protect], ["reg-data", true, false]);
             assert.deepStrictEqual(registered().map((x) => x.type).sort(), [
-                COMMAND, DOCKER_SERVICE, "docker:index/volume:Volume", REGISTRY, "dockyard:swarm:Service", "dockyard:volume:Volume",
+                COMMAND, COMMAND, DOCKER_SERVICE, "docker:index/volume:Volume", REGISTRY, "dockyard:swarm:Service", "dockyard:volume:Volume",
             ]);
 
             const spec = service.inputs;
@@ -156,7 +156,7 @@ describe("Registry", () => {
             assert.deepStrictEqual(spec.updateConfig, { parallelism: 1, delay: "5s", monitor: "30s", maxFailureRatio: "0", order: "stop-first", failureAction: "rollback" });
             assert.deepStrictEqual(spec.rollbackConfig, { parallelism: 1, delay: "5s", monitor: "30s", maxFailureRatio: "0", order: "stop-first", failureAction: "pause" });
             assert.deepStrictEqual(spec.labels, labels("reg"));
-            assert.deepStrictEqual(service.dependencies, [one("docker:index/volume:Volume", "reg-data-volume").urn]);
+            assert.deepStrictEqual(service.dependencies, [one("docker:index/volume:Volume", "reg-data-volume").urn, one(COMMAND, "reg-data-node").urn]);
 
             assert.strictEqual(r.kind, "self-hosted");
             assert.strictEqual(r.service instanceof c.Service, true);
@@ -208,6 +208,7 @@ describe("Registry", () => {
             assert.deepStrictEqual([...service.dependencies].sort(), [
                 secret.urn,
                 one("docker:index/volume:Volume", "reg-data-volume").urn,
+                one(COMMAND, "reg-data-node").urn,
             ].sort());
         });
 

@@ -14,7 +14,12 @@ describe("Service", () => {
     let c: typeof components;
     before(async () => {
         c = await import("../../../components");
-        mockState("command:local:Command", (args) => (args.name.endsWith("-build") ? { stdout: "127.0.0.1:5000/app@sha256:abc\n" } : { stdout: "" }));
+        mockState("command:local:Command", (args) => ({
+            stdout: args.name.endsWith("-build") ? "127.0.0.1:5000/app@sha256:abc\n"
+                : args.name.endsWith("-node") ? "n0de1d\n"
+                : args.name.endsWith("-converged") ? '{"endpoints":["10.213.0.11:80","10.213.0.12:9090"]}\n'
+                : "",
+        }));
     });
     after(() => {
         mockState("command:local:Command", undefined);
@@ -143,7 +148,23 @@ describe("Service", () => {
                 { type: "tmpfs", target: "/tmp", readOnly: false, tmpfsOptions: { sizeBytes: 64 * MiB } },
                 { type: "tmpfs", target: "/run/cache", readOnly: false, tmpfsOptions: { sizeBytes: 4096 } },
             ]);
-            assert.deepStrictEqual(child.dependencies, [one("docker:index/volume:Volume", "data-volume").urn]);
+            assert.deepStrictEqual(child.dependencies, [one("docker:index/volume:Volume", "data-volume").urn, one("command:local:Command", "data-node").urn]);
+            // The node-local volume pins the service, once however often it is mounted.
+            assert.deepStrictEqual(spec.taskSpec.placement, { constraints: ["node.id==n0de1d"] });
+        });
+
+        it("pins a service to the node holding its node-local volumes, after its own constraints; a network filesystem pins nothing", async () => {
+            const local = new c.Volume("data");
+            const nfs = new c.Volume("shared", { driverOptions: { type: "nfs", o: "addr=10.0.0.1", device: ":/export" } });
+            const { spec } = await build("db", {
+                image: "db:1",
+                constraints: ["node.labels.disk==ssd"],
+                preferences: ["spread=node.labels.zone"],
+                mounts: [{ volume: nfs, target: "/shared" }, { volume: local, target: "/data" }],
+            });
+            assert.deepStrictEqual(spec.taskSpec.placement, { constraints: ["node.labels.disk==ssd", "node.id==n0de1d"], prefs: ["node.labels.zone"] });
+            const { spec: onlyShared } = await build("reader", { image: "r:1", mounts: [{ volume: nfs, target: "/shared" }] });
+            assert.strictEqual("placement" in onlyShared.taskSpec, false);
         });
 
         it("allows the Docker socket only when allowDockerSocket is set", async () => {
@@ -185,7 +206,8 @@ describe("Service", () => {
                     { targetPort: 53, publishedPort: 53, protocol: "udp", publishMode: "ingress" },
                 ],
             });
-            assert.deepStrictEqual(await valueOf(svc.endpoints), ["localhost:80", "localhost:9090", "localhost:53"]);
+            // Where the ports answer is what the convergence wait found (its stdout), not a guess.
+            assert.deepStrictEqual(await valueOf(svc.endpoints), ["10.213.0.11:80", "10.213.0.12:9090"]);
         });
 
         it("runs one task per node in global mode, with dnsrr and host ports", async () => {

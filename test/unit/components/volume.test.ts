@@ -1,6 +1,6 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
-import { childrenOf, one, registered, resetRecorder, settle, valueOf } from "../harness";
+import { childrenOf, mockState, one, registered, resetRecorder, settle, valueOf } from "../harness";
 import { labels, problemText, rejection, urnOfError } from "./helpers";
 
 const VOLUME = "docker:index/volume:Volume";
@@ -10,6 +10,9 @@ describe("Volume", () => {
     before(async () => (c = await import("../../../components")));
     beforeEach(resetRecorder);
 
+    before(() => mockState("command:local:Command", (args) => ({ stdout: args.name.endsWith("-node") ? "n0de1d\n" : "" })));
+    after(() => mockState("command:local:Command", undefined));
+
     async function build(name: string, args?: import("../../../components").VolumeArgs) {
         const v = new c.Volume(name, args);
         await valueOf(v.volumeName);
@@ -17,11 +20,15 @@ describe("Volume", () => {
         return { v, component: one("dockyard:volume:Volume", name), child: one(VOLUME, `${name}-volume`) };
     }
 
-    it("creates exactly one local Docker volume named after the component, parented to it", async () => {
+    it("creates exactly one local Docker volume named after the component, and the look-up of the node holding it, parented to it", async () => {
         const { v, component, child } = await build("data");
-        assert.deepStrictEqual(childrenOf(component.urn), [`${VOLUME} data-volume`]);
+        assert.deepStrictEqual(childrenOf(component.urn), ["command:local:Command data-node", `${VOLUME} data-volume`]);
         assert.strictEqual(child.parent, component.urn);
-        assert.strictEqual(registered().length, 2);
+        assert.strictEqual(registered().length, 3);
+        const lookup = one("command:local:Command", "data-node");
+        assert.deepStrictEqual(lookup.inputs, { create: 'docker info --format "{{.Swarm.NodeID}}"', triggers: ["data-volume-id"] });
+        assert.deepStrictEqual(lookup.dependencies, [child.urn]);
+        assert.strictEqual(await valueOf(v.node!), "n0de1d");
         assert.deepStrictEqual(child.inputs, { name: "data", driver: "local", labels: labels("data") });
         assert.strictEqual(await valueOf(v.volumeName), "data");
         assert.strictEqual(await valueOf(v.volume.urn), child.urn);
@@ -66,6 +73,22 @@ describe("Volume", () => {
     it("accepts a driver known only at deployment time", async () => {
         const { child } = await build("remote", { driver: pulumi.output("rexray") });
         assert.strictEqual(child.inputs.driver, "rexray");
+    });
+
+    it("looks up no node for a volume other nodes can reach: a network filesystem or another driver", async () => {
+        for (const [name, args] of [["nfs", { driverOptions: { type: "nfs", o: "addr=10.0.0.1", device: ":/export" } }], ["cloud", { driver: "rexray" }]] as const) {
+            resetRecorder();
+            const { v, component } = await build(name, args);
+            assert.deepStrictEqual(childrenOf(component.urn), [`${VOLUME} ${name}-volume`]);
+            assert.strictEqual(v.node, undefined);
+        }
+    });
+
+    it("counts a driver known only at deployment time as node-local (a wrong pin costs placement, a missing one data)", () => {
+        assert.strictEqual(c.isNodeLocal({ driver: pulumi.output("rexray") }), true);
+        assert.strictEqual(c.isNodeLocal({ driverOptions: pulumi.output({ type: "nfs" }) }), true);
+        assert.strictEqual(c.isNodeLocal({ driver: "local", driverOptions: { o: "size=1g" } }), true);
+        assert.strictEqual(c.isNodeLocal({ driver: "local", driverOptions: { type: "cifs" } }), false);
     });
 
     it("lets two volumes coexist (no hard-coded names)", async () => {

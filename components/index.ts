@@ -3,6 +3,7 @@
 export { Config, ConfigArgs } from "./config";
 export { Container, ContainerArgs, ContainerPortMapping, ContainerPortMappingSchema, ContainerSettingsSchema, RestartPolicy } from "./container";
 export { Image, ImageArgs, ImageSettings, ImageSettingsSchema } from "./image";
+export { NODE_LABELS_KEY, NodeLabels, NodeLabelsArgs, NodeSettings, NodeSettingsSchema } from "./node";
 export { Network, NetworkArgs, NetworkDriver, NetworkSettings, NetworkSettingsSchema } from "./network";
 export {
     ExternalRegistryArgs,

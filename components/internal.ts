@@ -55,7 +55,7 @@ export function known<T>(v: pulumi.Input<T> | undefined): v is T {
 // Value rules. Each is written once, here, with the text that says what is accepted; components
 // validate with them and the program's stack schema is composed from them.
 
-const expected = (what: string) => ({ error: `expected ${what}` });
+export const expected = (what: string) => ({ error: `expected ${what}` });
 
 const DURATION_HINT = 'a duration such as "500ms", "10s" or "1m30s"';
 /** Go duration strings as Docker takes them: `500ms`, `10s`, `1m30s`. */

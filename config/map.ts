@@ -15,7 +15,9 @@ export interface Factory {
     secret(name: string, args: dy.SecretArgs, at: string): dy.Secret;
     config(name: string, args: dy.ConfigArgs, at: string): dy.Config;
     image(name: string, args: dy.ImageArgs, at: string): dy.Image;
-    service(name: string, args: dy.ServiceArgs, at: string): dy.Service;
+    nodeLabels(name: string, args: dy.NodeLabelsArgs, at: string): dy.NodeLabels;
+    /** `after`: what must exist first (node labels its placement may need). */
+    service(name: string, args: dy.ServiceArgs, at: string, after: readonly dy.NodeLabels[]): dy.Service;
 }
 
 export interface MapOptions {
@@ -35,6 +37,7 @@ export interface Mapped {
     readonly configs: Readonly<Record<string, dy.Config>>;
     /** A built Image, or the pinned reference a rollback deploys instead. */
     readonly images: Readonly<Record<string, dy.Image | string>>;
+    readonly nodes: Readonly<Record<string, dy.NodeLabels>>;
     readonly services: Readonly<Record<string, dy.Service>>;
 }
 
@@ -89,6 +92,8 @@ export function mapEnvironment(env: Environment, opts: MapOptions, make: Factory
     const images = mapValues(env.images, (k, i): dy.Image | string =>
         opts.pins[k] ?? make.image(named(k), { ...i, context: path.resolve(opts.projectDir, i.context), registry }, `images.${k}`));
 
+    // Node labels are the cluster's, not the environment's: no prefix. Services go after them.
+    const nodes = mapValues(env.nodes, (node, n) => make.nodeLabels(`node-${node}`, { node, ...n }, `nodes.${node}`));
     const services = mapValues(env.services, (name, _raw) => {
         const { image, env: variables, networks: joins, mounts, secrets: secretRefs, configs: configRefs, ...settings } = effectiveService(env, name);
         return make.service(named(name), {
@@ -103,9 +108,9 @@ export function mapEnvironment(env: Environment, opts: MapOptions, make: Factory
                 typeof ref === "string" ? { secret: secrets[ref], target: ref } : { secret: secrets[ref.name], target: ref.target ?? ref.name }),
             configs: configRefs?.map((c) => ({ config: configs[c.name], target: c.target })),
             registry,
-        }, `services.${name}`);
+        }, `services.${name}`, Object.values(nodes));
     });
-    return { registry, networks, volumes, secrets, configs, images, services };
+    return { registry, networks, volumes, secrets, configs, images, nodes, services };
 }
 
 /** The factory the program uses: real components. */
@@ -116,7 +121,8 @@ export const components: Factory = {
     secret: (name, args) => new dy.Secret(name, args),
     config: (name, args) => new dy.Config(name, args),
     image: (name, args) => new dy.Image(name, args),
-    service: (name, args) => new dy.Service(name, args),
+    nodeLabels: (name, args) => new dy.NodeLabels(name, args),
+    service: (name, args, _at, after) => new dy.Service(name, args, { dependsOn: [...after] }),
 };
 
 /**
@@ -134,6 +140,7 @@ export function checkingFactory(problems: string[]): Factory {
         secret: (name, args, at) => (collect(at, dy.Secret.check(name, args)), standIn({ logicalName: name })),
         config: (name, args, at) => (collect(at, dy.Config.check(name, args)), standIn()),
         image: (name, args, at) => (collect(at, dy.Image.check(name, args)), standIn()),
+        nodeLabels: (name, args, at) => (collect(at, dy.NodeLabels.check(name, args)), standIn()),
         service: (name, args, at) => (collect(at, dy.Service.check(name, args)), standIn()),
     };
 }

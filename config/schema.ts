@@ -117,6 +117,8 @@ export const environmentSchema = z.strictObject({
     /** Images built by this stack; `context` is relative to the project directory. */
     images: named(dy.ImageSettingsSchema).default({}),
     defaults: defaults.default({}),
+    /** Swarm nodes by hostname: labels Dockyard sets for placement (`node.labels.<key>`). */
+    nodes: z.record(z.string(), dy.NodeSettingsSchema).default({}),
     services: named(service).refine((s) => Object.keys(s).length > 0, expected("at least one service")),
     ...opsSettings,
 });

@@ -12,18 +12,20 @@ interface Made {
     readonly name: string;
     readonly at: string;
     readonly args: any;
+    /** What a service is ordered after. */
+    readonly after?: readonly string[];
 }
 
 /** A factory that records what it is asked to make and returns a labelled stand-in. */
 function recorder(): { factory: Factory; made: Made[]; one(kind: string, name: string): any } {
     const made: Made[] = [];
-    const make = (kind: string) => (name: string, args: any, at: string) => {
-        made.push({ kind, name, at, args });
+    const make = (kind: string) => (name: string, args: any, at: string, after?: readonly any[]) => {
+        made.push({ kind, name, at, args, ...(after ? { after: after.map((a) => a.standIn) } : {}) });
         return { standIn: `${kind} ${name}` } as any;
     };
     const factory: Factory = {
         registry: make("registry"), network: make("network"), volume: make("volume"), secret: make("secret"),
-        config: make("config"), image: make("image"), service: make("service"),
+        config: make("config"), image: make("image"), nodeLabels: make("nodeLabels"), service: make("service"),
     };
     const one = (kind: string, name: string) => {
         const hits = made.filter((m) => m.kind === kind && m.name === name);
@@ -58,6 +60,7 @@ function everything(): any {
         backupBeforeDeploy: true,
         backupDir: "backups",
         policy: { rules: { "image-by-digest": "mandatory" }, allowEnvNames: ["TOKEN_URL"], publicPorts: { web: [80] } },
+        nodes: { worker1: { labels: { zone: "b", disk: "ssd" } }, "db-1": { labels: { "dockyard.volumes": "true" } } },
         images: {
             app: { context: "app", dockerfile: "Dockerfile", repository: "shop/app", tag: "v1.2", buildArgs: { A: "x", N: 1, B: true }, target: "release", testTarget: "test", platform: "linux/amd64", keep: 3 },
         },
@@ -120,9 +123,17 @@ describe("mapEnvironment", () => {
                 "secret acme-token secrets.token",
                 "config acme-conf configs.conf",
                 "image acme-app images.app",
+                "nodeLabels node-worker1 nodes.worker1",
+                "nodeLabels node-db-1 nodes.db-1",
                 "service acme-web services.web",
                 "service acme-cache services.cache",
             ]);
+        });
+
+        it("nodes: the labels of each node, unprefixed (they belong to the cluster), and every service ordered after them", () => {
+            assert.deepStrictEqual(m.one("nodeLabels", "node-worker1"), { node: "worker1", labels: { zone: "b", disk: "ssd" } });
+            assert.deepStrictEqual(m.one("nodeLabels", "node-db-1"), { node: "db-1", labels: { "dockyard.volumes": "true" } });
+            for (const s of m.made.filter((x) => x.kind === "service")) assert.deepStrictEqual(s.after, ["nodeLabels node-worker1", "nodeLabels node-db-1"]);
         });
 
         it("registry.external: server, username, verifyCredentials, and the password from its secret config key", () => {

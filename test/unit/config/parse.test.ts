@@ -68,7 +68,7 @@ describe("parseEnvironment", () => {
             'services.api.replcas: unknown key; did you mean "replicas"? accepted keys are replicas, global, command, args, ports, endpointMode, healthCheck, restart, limits, reservations, constraints, preferences, labels, update, rollback, convergeTimeout, user, readOnlyRootFilesystem, allowDockerSocket, image, env, networks, mounts, secrets, configs',
         ]],
         ["an unknown top-level key", (r) => (r.servces = {}), [
-            'servces: unknown key; did you mean "services"? accepted keys are prefix, production, registry, networks, volumes, secrets, configs, images, defaults, services, backupBeforeDeploy, backupDir, policy',
+            'servces: unknown key; did you mean "services"? accepted keys are prefix, production, registry, networks, volumes, secrets, configs, images, defaults, nodes, services, backupBeforeDeploy, backupDir, policy',
         ]],
         ["a missing network", (r) => (r.services.api.networks = ["frontend"]), [
             'services.api.networks[0]: expected the name of one of the networks (backend), got "frontend"',
@@ -107,6 +107,12 @@ describe("parseEnvironment", () => {
         ]],
         ["a relative mount target", (r) => (r.services.api.mounts[0].target = "data"), [
             'services.api.mounts[0].target: expected an absolute path such as "/data", got "data"',
+        ]],
+        ["a node label key Dockyard keeps for itself", (r) => (r.nodes = { worker1: { labels: { "dockyard.labels": "x", zone: "a" } } }), [
+            'nodes.worker1.labels.dockyard.labels: expected a key other than "dockyard.labels", which Dockyard keeps for itself, got "dockyard.labels"',
+        ]],
+        ["a node name that is no hostname", (r) => (r.nodes = { "worker 1": { labels: { zone: "a" } } }), [
+            'nodes.worker 1.node: expected a Swarm node\'s hostname or id, such as "worker1", got "worker 1"',
         ]],
         ["no services", (r) => (r.services = {}), ["services: expected at least one service, got {}"]],
     ];

@@ -577,7 +577,9 @@ export class Service extends pulumi.ComponentResource {
             updateConfig: rollout(args.update, DEFAULT_UPDATE),
             rollbackConfig: rollout(args.rollback, DEFAULT_ROLLBACK),
         };
-        this.service = new docker.Service(childName(name, "service"), spec, { parent: this, dependsOn: deps });
+        // With a placement set, the provider reads back the platforms Swarm resolved from the image's
+        // manifest; they are Swarm's to keep, not a change to undo on the next deploy.
+        this.service = new docker.Service(childName(name, "service"), spec, { parent: this, dependsOn: deps, ignoreChanges: ["taskSpec.placement.platforms"] });
 
         // The provider's own wait (convergeConfig) counts running tasks, which passes in the middle
         // of a start-first rollout and cannot watch global services; and it deletes a service that

@@ -49,7 +49,8 @@ describe("integration: the dev environment deployed for real", function () {
         assert.strictEqual(check.status, 200);
         assert.match(check.body, /^app_token present sha256=[0-9a-f]{64}$/);
         const outputs = JSON.parse(box.pulumi(["stack", "output", "--json"]).stdout);
-        assert.deepStrictEqual(outputs.serviceEndpoints, { web: [`localhost:${WEB_PORT}`], kv: [] });
+        // The single-node Swarm advertises 127.0.0.1; a host-mode port answers on the node running the task.
+        assert.deepStrictEqual(outputs.serviceEndpoints, { web: [`127.0.0.1:${WEB_PORT}`], kv: [] });
         assert.match(outputs.releaseManifest.web.image, new RegExp(`^127\\.0\\.0\\.1:${REGISTRY_PORT}/dockyard/app@sha256:[0-9a-f]{64}$`));
     });
 

@@ -43,6 +43,8 @@ describe("Service", () => {
             assert.strictEqual(child.parent, component.urn);
             assert.deepStrictEqual(registered().map((r) => `${r.type} ${r.name}`), ["dockyard:swarm:Service web", `${DOCKER_SERVICE} web-service`, "command:local:Command web-converged"]);
             assert.deepStrictEqual(child.dependencies, []);
+            // Swarm fills in the image's platforms under a placement; keeping them is no change.
+            assert.deepStrictEqual(child.ignoreChanges, ["taskSpec.placement.platforms"]);
         });
 
         it("waits for Swarm's own word on convergence after every change of the spec, instead of the provider's check", async () => {

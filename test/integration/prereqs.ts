@@ -22,9 +22,9 @@ export function sh(cmd: string, args: string[], opts: { cwd?: string; env?: Node
     return r.stdout;
 }
 
-function works(cmd: string, args: string[]): boolean {
+function works(cmd: string, args: string[], env?: NodeJS.ProcessEnv): boolean {
     try {
-        execFileSync(cmd, args, { stdio: "ignore", timeout: 30_000 });
+        execFileSync(cmd, args, { stdio: "ignore", timeout: 30_000, env: env ?? process.env });
         return true;
     } catch {
         return false;
@@ -47,6 +47,110 @@ export function swarmMissing(): string | undefined {
 /** Why the docker CLI cannot normalise Compose files (`docker stack config`), or undefined. */
 export function dockerCliMissing(): string | undefined {
     return works("docker", ["stack", "config", "--help"]) ? undefined : "no Docker CLI with `docker stack config`";
+}
+
+/** The base images the cluster's manager starts from (scripts/lib/base-image.sh builds them). */
+export const BASE_IMAGES = ["dockyard/busybox:1.35.0", "dockyard/registry:2.8.2"] as const;
+
+/** The environment for the machine's own engine: DOCKER_HOST as set, unless it points at the cluster. */
+export function machineEnv(): NodeJS.ProcessEnv {
+    const env = { ...process.env };
+    if (env.DOCKER_HOST?.includes("/run/dockyard-cluster/")) delete env.DOCKER_HOST;
+    return env;
+}
+
+/**
+ * Why the three-node cluster of scripts/cluster.sh cannot be brought up on this machine, or
+ * undefined: it needs root, iproute2, util-linux, iptables, dockerd and the base images on the
+ * machine's engine.
+ */
+export function clusterMissing(): string | undefined {
+    if (process.getuid?.() !== 0) return "the cluster harness (scripts/cluster.sh) needs root: network namespaces, iptables and three dockerd";
+    const tools = ["ip", "nsenter", "unshare", "iptables", "flock", "dockerd", "docker"].filter((t) => !works("sh", ["-c", `command -v ${t}`]));
+    if (tools.length) return `the cluster harness needs ${tools.join(", ")} on PATH (iproute2, util-linux, iptables, Docker: \`npm run setup\` installs Docker)`;
+    if (!works("docker", ["info"], machineEnv())) return "no Docker engine answers `docker info` on this machine (run `npm run setup`)";
+    const images = BASE_IMAGES.filter((image) => !works("docker", ["image", "inspect", image], machineEnv()));
+    if (images.length) return `the machine's engine has no ${images.join(", ")}, which the cluster's manager starts from (run \`bash scripts/lib/base-image.sh\`)`;
+    return undefined;
+}
+
+/** One node of the cluster, as the manager and the harness describe it. */
+export interface ClusterNode {
+    /** Its hostname, which is also its Swarm node name: `manager`, `worker1`, `worker2`. */
+    readonly name: string;
+    /** The address it advertises to the Swarm and publishes host-mode ports on (10.213.0.x). */
+    readonly address: string;
+    readonly role: "manager" | "worker";
+    /** Its node labels, e.g. { zone: "b" }. */
+    readonly labels: Record<string, string>;
+    /** Its own engine, e.g. to look at its images or exec into its task containers. */
+    readonly dockerHost: string;
+}
+
+/** A running cluster of scripts/cluster.sh (see `cluster()`). */
+export interface Cluster {
+    /** The manager's engine: the one control endpoint, for docker and Dockyard alike. */
+    readonly dockerHost: string;
+    /** process.env with DOCKER_HOST set to the manager, for spawning docker, pulumi or Dockyard. */
+    readonly env: NodeJS.ProcessEnv;
+    /** Manager first, then the workers. */
+    readonly nodes: readonly ClusterNode[];
+    node(name: string): ClusterNode;
+    /** Run docker against one node's own engine (the manager by default); returns its stdout. */
+    docker(args: string[], node?: string): string;
+    /** Lose a machine: its link goes down and every process of it is killed (SIGKILL). */
+    stop(node: string): void;
+    /** Boot a stopped node again on the same data root; it rejoins the Swarm by itself. */
+    start(node: string): void;
+    /** Remove the whole cluster (idempotent). */
+    down(): void;
+}
+
+const CLUSTER_SH = path.join(ROOT, "scripts/cluster.sh");
+let runningCluster: Cluster | undefined;
+
+/** Run scripts/cluster.sh; its own messages go to stderr, which is kept for a failure. */
+function clusterSh(args: string[]): string {
+    return sh("bash", [CLUSTER_SH, ...args], { env: machineEnv(), timeoutMs: 5 * 60_000 });
+}
+
+/**
+ * The three-node cluster (manager, worker1, worker2), brought up once per test process: a new one
+ * (`up --fresh`), so that nothing of an earlier run, or of someone's own use of the cluster, is in
+ * it. Check `clusterMissing()` first; call `down()` when done.
+ */
+export function cluster(): Cluster {
+    if (runningCluster) return runningCluster;
+    clusterSh(["up", "--fresh"]);
+    const exportsOf = (node?: string) => {
+        const found: Record<string, string> = {};
+        for (const m of clusterSh(["env", ...(node ? [node] : [])]).matchAll(/^export (\w+)='?([^'\n]*)'?$/gm)) found[m[1]] = m[2];
+        return found;
+    };
+    const exports = exportsOf();
+    const dockerHost = exports.DOCKER_HOST;
+    const env = { ...process.env, DOCKER_HOST: dockerHost };
+    const nodes = exports.DOCKYARD_CLUSTER_NODES.split(" ").map((entry): ClusterNode => {
+        const [name, address] = entry.split("=");
+        const spec = JSON.parse(sh("docker", ["node", "inspect", "--format", "{{json .Spec}}", name], { env })) as { Role: "manager" | "worker"; Labels?: Record<string, string> };
+        return { name, address, role: spec.Role, labels: spec.Labels ?? {}, dockerHost: exportsOf(name).DOCKER_HOST };
+    });
+    const node = (name: string) => {
+        const found = nodes.find((n) => n.name === name);
+        if (!found) throw new Error(`no cluster node ${name}; the nodes are ${nodes.map((n) => n.name).join(", ")}`);
+        return found;
+    };
+    runningCluster = {
+        dockerHost, env, nodes, node,
+        docker: (args, name = "manager") => sh("docker", ["-H", node(name).dockerHost, ...args], { env }),
+        stop: (name) => void clusterSh(["stop", node(name).name]),
+        start: (name) => void clusterSh(["start", node(name).name]),
+        down: () => {
+            clusterSh(["down"]);
+            runningCluster = undefined;
+        },
+    };
+    return runningCluster;
 }
 
 /** Why the Pulumi CLI and Node.js language host cannot be used, or undefined. */

@@ -50,15 +50,22 @@ export function waitForService(): void {
     };
     const short = (s: string, n = 200) => (s.length > n ? `${s.slice(0, n)}...` : s);
 
+    /** A task's node: its hostname and state (`ready`, `down`...); undefined when it left the Swarm. */
+    const nodeOf = (nodeId: string | undefined): { host: string; state: string } | undefined => {
+        if (!nodeId) return undefined;
+        try {
+            const [host, state] = docker(["node", "inspect", "--format", "{{.Description.Hostname}} {{.Status.State}}", nodeId], 5000).trim().split(" ");
+            return { host, state };
+        } catch {
+            return undefined;
+        }
+    };
+
     /** Everything the engine knows about why a task is not running, in a few lines. */
     const explain = (t: any): string[] => {
         const st = t.Status ?? {};
-        let node = "";
-        try {
-            if (t.NodeID) node = ` on node ${docker(["node", "inspect", "--format", "{{.Description.Hostname}}", t.NodeID], 5000).trim()}`;
-        } catch {
-            // A node that left the Swarm: the task's own record has to do.
-        }
+        const where = nodeOf(t.NodeID);
+        const node = where ? ` on node ${where.host}${where.state === "ready" ? "" : ` (${where.state})`}` : "";
         const out = [`task ${name}.${t.Slot ?? t.NodeID?.slice(0, 12) ?? ""} (${String(t.ID).slice(0, 12)})${node}: ${st.State}${st.Err ? `: ${st.Err}` : st.Message ? ` (${st.Message})` : ""}`];
         const code = st.ContainerStatus?.ExitCode;
         if (code !== undefined && code !== 0 && st.State !== "running") out.push(`  exit code ${code}`);
@@ -169,8 +176,12 @@ export function waitForService(): void {
             fail(`${failed.length} tasks failed${running.length ? `; ${running.length} of ${replicas ?? wanted.length} running` : " and none is running"}`, failed);
         }
         if (Date.now() - started > timeout) {
-            fail(`not converged after ${env.TIMEOUT}: ${running.length} of ${replicas ?? wanted.length} tasks running${update ? `, update ${update.State}` : ""}`,
-                failed.length ? failed : wanted.filter((t) => t.Status?.State !== "running"));
+            const waiting = wanted.filter((t) => t.Status?.State !== "running");
+            // Tasks on a node that is down wait for it: say so, it is the likeliest reason.
+            const lost = [...new Set(waiting.map((t) => nodeOf(t.NodeID)).filter((n) => n && n.state !== "ready").map((n) => `${n!.host} is ${n!.state}`))];
+            fail(`not converged after ${env.TIMEOUT}: ${running.length} of ${replicas ?? wanted.length} tasks running${update ? `, update ${update.State}` : ""}` +
+                (lost.length ? `; node ${lost.join(", node ")}, and its tasks wait for it (bring it back, or \`docker node rm\` it)` : ""),
+                failed.length ? failed : waiting);
         }
         sleep(500);
     }

@@ -8,7 +8,7 @@ import * as path from "path";
 import { CONVERGE_SCRIPT } from "../../../components/converge";
 
 /** Run the wait against a fake docker that answers each command from `answers` (JSON, by its first words). */
-function runAgainst(answers: Record<string, unknown>) {
+function runAgainst(answers: Record<string, unknown>, timeout = "5s") {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fake-docker-"));
     try {
         fs.writeFileSync(path.join(dir, "answers.json"), JSON.stringify(answers));
@@ -22,7 +22,7 @@ process.stdout.write(typeof a === "string" ? a : JSON.stringify(a));
 `, { mode: 0o755 });
         return spawnSync(process.execPath, ["-e", CONVERGE_SCRIPT], {
             encoding: "utf8",
-            env: { PATH: `${dir}:${process.env.PATH}`, SERVICE_ID: "web-id", SERVICE_NAME: "web", TIMEOUT: "5s" },
+            env: { PATH: `${dir}:${process.env.PATH}`, SERVICE_ID: "web-id", SERVICE_NAME: "web", TIMEOUT: timeout },
         });
     } finally {
         fs.rmSync(dir, { recursive: true, force: true });
@@ -57,6 +57,28 @@ describe("convergence wait", () => {
         assert.strictEqual(r.stdout, JSON.stringify({ endpoints: [
             "10.213.0.11:80", "10.213.0.11:9090", "[fd00::4]:80", "edge.example.com:80", "edge.example.com:9090",
         ] }) + "\n");
+    });
+
+    it("names a node that is down when its tasks keep the rollout from finishing", () => {
+        const template = { ContainerSpec: { Image: "web:2" } };
+        const at = "2026-11-24T10:00:00Z";
+        const r = runAgainst({
+            "service inspect web-id": [{
+                ID: "web-id", UpdatedAt: at, UpdateStatus: { State: "updating", StartedAt: at },
+                Spec: { Mode: { Replicated: { Replicas: 2 } }, TaskTemplate: template },
+            }],
+            "service ps -q --no-trunc web-id": "t1\nt2\n",
+            "inspect --type task t1 t2": [
+                { ID: "t1", Slot: 1, NodeID: "n1", Spec: template, DesiredState: "running", Status: { State: "running" }, UpdatedAt: at },
+                { ID: "t2", Slot: 2, NodeID: "n2", Spec: template, DesiredState: "running", Status: { State: "assigned", Message: "assigned" }, UpdatedAt: at },
+            ],
+            "node inspect --format {{.Description.Hostname}} {{.Status.State}} n2": "worker2 down\n",
+        }, "1s");
+        assert.strictEqual(r.status, 1);
+        assert.deepStrictEqual(r.stderr.split("\n").slice(0, 2), [
+            "dockyard: service web did not converge: not converged after 1s: 1 of 2 tasks running, update updating; node worker2 is down, and its tasks wait for it (bring it back, or `docker node rm` it)",
+            "  task web.2 (t2) on node worker2 (down): assigned (assigned)",
+        ]);
     });
 
     it("says in one line why it cannot follow the rollout when the engine does not answer", () => {

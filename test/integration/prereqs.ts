@@ -314,10 +314,11 @@ export async function removeVolumes(prefix: string): Promise<void> {
 }
 
 /**
- * A copy of this project's program (not its state) with a stack `it` made from `dev`: every Docker
- * object prefixed, the web and registry ports moved so a running dev stack is not disturbed.
+ * A copy of this project's program (not its state) with a stack `it` made from the committed stack
+ * `from` (dev by default): every Docker object prefixed, the web and registry ports moved when given,
+ * so that a running dev stack is not disturbed.
  */
-export function projectSandbox(prefix: string, ports: { web: number; registry: number }): Sandbox {
+export function projectSandbox(prefix: string, ports: { web?: number; registry?: number }, from = "dev"): Sandbox {
     const box = sandbox({});
     for (const item of PROGRAM_FILES) {
         fs.cpSync(path.join(ROOT, item), path.join(box.dir, item), { recursive: true });
@@ -325,12 +326,12 @@ export function projectSandbox(prefix: string, ports: { web: number; registry: n
     fs.mkdirSync(path.join(box.dir, "stacks"));
     // Only the environment: never this clone's own encryption salt or secrets, which `npm run setup`
     // adds to stacks/Pulumi.dev.yaml and which the sandbox's passphrase could not decrypt.
-    const dev = yaml.load(fs.readFileSync(path.join(ROOT, "stacks/Pulumi.dev.yaml"), "utf8")) as any;
-    fs.writeFileSync(path.join(box.dir, "stacks/Pulumi.it.yaml"), yaml.dump({ config: { "dockyard:environment": dev.config["dockyard:environment"] } }));
+    const source = yaml.load(fs.readFileSync(path.join(ROOT, `stacks/Pulumi.${from}.yaml`), "utf8")) as any;
+    fs.writeFileSync(path.join(box.dir, "stacks/Pulumi.it.yaml"), yaml.dump({ config: { "dockyard:environment": source.config["dockyard:environment"] } }));
     editEnvironment(box, (env) => {
         env.prefix = prefix;
-        env.registry.selfHosted.port = ports.registry;
-        env.services.web.ports[0].published = ports.web;
+        if (ports.registry !== undefined) env.registry.selfHosted.port = ports.registry;
+        if (ports.web !== undefined) env.services.web.ports[0].published = ports.web;
     });
     box.env.DOCKYARD_RELEASES_DIR = path.join(box.dir, ".dockyard");
     return box;

@@ -233,7 +233,7 @@ describe("policy pack on the committed stacks (program under mocks)", function (
     });
     after(() => mockState("command:local:Command", undefined));
 
-    for (const stack of ["dev", "staging", "prod"]) {
+    for (const stack of ["dev", "staging", "prod", "cluster"]) {
         it(`${stack}: every resource passes every rule at the stack's levels`, async () => {
             resetRecorder();
             const environment = stackEnvironment(stack);

@@ -42,6 +42,14 @@ describe("parseEnvironment", () => {
         });
     }
 
+    it("accepts the committed cluster stack: node labels, an edge service placed by them, web spread over zones", () => {
+        const env = parseEnvironment(stackEnvironment("cluster"), { keys: secretKeys });
+        assert.deepStrictEqual(Object.keys(env.services).sort(), ["edge", "kv", "web"]);
+        assert.deepStrictEqual(env.nodes, { worker1: { labels: { tier: "edge" } } });
+        assert.deepStrictEqual(env.services.edge.constraints, ["node.labels.tier==edge"]);
+        assert.deepStrictEqual(env.services.web.preferences, ["spread=node.labels.zone"]);
+    });
+
     it("applies defaults then per-service overrides", () => {
         const env = parseEnvironment(stackEnvironment("staging"), { keys: secretKeys });
         const kv = effectiveService(env, "kv");

@@ -51,11 +51,11 @@ export function waitForService(): void {
     const short = (s: string, n = 200) => (s.length > n ? `${s.slice(0, n)}...` : s);
 
     /** A task's node: its hostname and state (`ready`, `down`...); undefined when it left the Swarm. */
-    const nodeOf = (nodeId: string | undefined): { host: string; state: string } | undefined => {
+    const nodeOf = (nodeId: string | undefined): { host: string; state: string; availability: string } | undefined => {
         if (!nodeId) return undefined;
         try {
-            const [host, state] = docker(["node", "inspect", "--format", "{{.Description.Hostname}} {{.Status.State}}", nodeId], 5000).trim().split(" ");
-            return { host, state };
+            const [host, state, availability] = docker(["node", "inspect", "--format", "{{.Description.Hostname}} {{.Status.State}} {{.Spec.Availability}}", nodeId], 5000).trim().split(" ");
+            return { host, state, availability };
         } catch {
             return undefined;
         }
@@ -121,6 +121,29 @@ export function waitForService(): void {
         process.exit(0);
     };
 
+    /**
+     * Swarm counts a new task that its node's drain (or loss) stopped as a failed one, and rolls the
+     * update back. That is no verdict on the release: say so (ROLLOUT_INTERRUPTED, which Dockyard's
+     * deploy acts on by deploying once more) once Swarm has finished rolling back, and exit 1.
+     */
+    const interruption = (update: any): void => {
+        const id = /task ([a-z0-9]{25})/.exec(update.Message ?? "")?.[1];
+        if (!id) return;
+        let task: any;
+        try {
+            task = json(["inspect", "--type", "task", id])[0];
+        } catch {
+            return;
+        }
+        const where = nodeOf(task.NodeID);
+        const stopped = task.Status?.State === "shutdown" && !task.Status?.Err && task.DesiredState === "shutdown";
+        if (!stopped || !where || (where.availability !== "drain" && where.state === "ready")) return;
+        while (/^(rollback_started|updating)$/.test(service().UpdateStatus?.State ?? "") && Date.now() - started < timeout) sleep(500);
+        const why = where.availability === "drain" ? `node ${where.host} is being drained` : `node ${where.host} is ${where.state}`;
+        process.stderr.write(`dockyard: service ${name}: the rollout was interrupted, not failed: its task ${name}.${task.Slot ?? ""} (${id.slice(0, 12)}) was stopped because ${why}, and Swarm rolled the update back; deploying again finishes it\n`);
+        process.exit(1);
+    };
+
     // The update status at the start belongs to an earlier rollout when it began before the last
     // change to the service; any other status (now or later) is this change's rollout.
     const first = service();
@@ -146,6 +169,7 @@ export function waitForService(): void {
         const replicas: number | undefined = svc.Spec?.Mode?.Replicated?.Replicas;
 
         if (update && update.State !== "updating" && update.State !== "completed") {
+            interruption(update);
             const what: Record<string, string> = {
                 paused: "Swarm paused the update",
                 rollback_started: "Swarm is rolling the update back",
@@ -189,3 +213,6 @@ export function waitForService(): void {
 
 /** `node -e` source that runs `waitForService`. */
 export const CONVERGE_SCRIPT = `(${waitForService.toString()})()`;
+
+/** What the wait says when a node's drain or loss, not the release, made Swarm roll an update back. */
+export const ROLLOUT_INTERRUPTED = "the rollout was interrupted, not failed";

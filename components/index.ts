@@ -1,6 +1,7 @@
 // @dockyard/components: Pulumi components that deploy Docker workloads to Docker hosts and Swarm
 // clusters. This is the package's whole public surface; everything else is internal.
 export { Config, ConfigArgs } from "./config";
+export { ROLLOUT_INTERRUPTED } from "./converge";
 export { Container, ContainerArgs, ContainerPortMapping, ContainerPortMappingSchema, ContainerSettingsSchema, RestartPolicy } from "./container";
 export { Image, ImageArgs, ImageSettings, ImageSettingsSchema } from "./image";
 export { NODE_LABELS_KEY, NodeLabels, NodeLabelsArgs, NodeSettings, NodeSettingsSchema } from "./node";

@@ -11,7 +11,7 @@ import { environmentSchema } from "../config/schema";
 import { BackupEnvironment, backupDir, backupVolume, backupsOfRelease, backupsText, findBackup, listBackups, plannedVolumes, restoreVolume, verifyBackup } from "./backup";
 import { violationsFrom, writePackConfig } from "./policy";
 import { renderMarkdown, review, PreviewJson } from "./report";
-import { Lock, Release, appendRelease, describeChanges, failureSummary, lockStack, readReleases, rollbackHistory, rollbackTarget, stateDir } from "./releases";
+import { Lock, Release, appendRelease, describeChanges, failureSummary, isInterrupted, lockStack, readReleases, rollbackHistory, rollbackTarget, stateDir } from "./releases";
 
 export const PROJECT_DIR = path.resolve(__dirname, "..");
 // Stack config keys, as the CLI names them (`<project>:<key>`).
@@ -263,7 +263,13 @@ export async function deployCommand(stackName: string, opts: { plan?: string; po
             return 3;
         }
         await backupBeforeDeploy(stackName, await environmentOf(stack));
-        const release = await applyAndRecord(stack, "deploy", { plan: opts.plan && path.resolve(opts.plan), policy });
+        let release = await applyAndRecord(stack, "deploy", { plan: opts.plan && path.resolve(opts.plan), policy });
+        if (isInterrupted(release)) {
+            // Swarm rolled back because a node's drain or loss stopped a new task, not because the
+            // release failed: once more, on the nodes that are left.
+            console.log(`dockyard: a node's drain or loss interrupted the rollout (above), which says nothing about the release; deploying ${stackName} once more to finish it`);
+            release = await applyAndRecord(stack, "deploy", { plan: opts.plan && path.resolve(opts.plan), policy });
+        }
         return release.result === "succeeded" ? 0 : 1;
     } finally {
         lock.release();

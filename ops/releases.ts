@@ -1,6 +1,7 @@
 // Release records and the per-stack deploy lock. A release is what `deploy` or `rollback` applied:
 // its number, time, git sha, result, the stack's release manifest (image digest and spec hash per
 // service), the image references, and the environment config it was deployed with.
+import { ROLLOUT_INTERRUPTED } from "@dockyard/components";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -126,7 +127,7 @@ export function failureSummary(output: string): string {
     const blocks: string[] = [];
     for (let i = 0; i < lines.length; i++) {
         const start = lines[i].indexOf("dockyard: service ");
-        if (start < 0 || !/did not converge/.test(lines[i])) continue;
+        if (start < 0 || !(lines[i].includes("did not converge") || lines[i].includes(ROLLOUT_INTERRUPTED))) continue;
         const block = [lines[i].slice(start).trimEnd()];
         const indent = lines[i].length - lines[i].trimStart().length;
         // The lines that follow belong to it while they are indented deeper than its own.
@@ -138,6 +139,16 @@ export function failureSummary(output: string): string {
     }
     if (blocks.length) return blocks.join("\n");
     return output.trim().split("\n").filter((l) => l.trim()).slice(-8).join("\n");
+}
+
+/**
+ * A failed release whose only failures are rollouts a node's drain or loss interrupted (Swarm rolled
+ * them back for that, not for the release): deploying again finishes it.
+ */
+export function isInterrupted(release: Pick<Release, "result" | "message">): boolean {
+    if (release.result !== "failed" || !release.message) return false;
+    const verdicts = release.message.split("\n").filter((l) => l.startsWith("dockyard: service "));
+    return verdicts.length > 0 && verdicts.every((l) => l.includes(ROLLOUT_INTERRUPTED));
 }
 
 export interface Lock {

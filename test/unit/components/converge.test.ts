@@ -5,7 +5,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { CONVERGE_SCRIPT } from "../../../components/converge";
+import { CONVERGE_SCRIPT, ROLLOUT_INTERRUPTED } from "../../../components/converge";
 
 /** Run the wait against a fake docker that answers each command from `answers` (JSON, by its first words). */
 function runAgainst(answers: Record<string, unknown>, timeout = "5s") {
@@ -72,13 +72,41 @@ describe("convergence wait", () => {
                 { ID: "t1", Slot: 1, NodeID: "n1", Spec: template, DesiredState: "running", Status: { State: "running" }, UpdatedAt: at },
                 { ID: "t2", Slot: 2, NodeID: "n2", Spec: template, DesiredState: "running", Status: { State: "assigned", Message: "assigned" }, UpdatedAt: at },
             ],
-            "node inspect --format {{.Description.Hostname}} {{.Status.State}} n2": "worker2 down\n",
+            "node inspect --format {{.Description.Hostname}} {{.Status.State}} {{.Spec.Availability}} n2": "worker2 down active\n",
         }, "1s");
         assert.strictEqual(r.status, 1);
         assert.deepStrictEqual(r.stderr.split("\n").slice(0, 2), [
             "dockyard: service web did not converge: not converged after 1s: 1 of 2 tasks running, update updating; node worker2 is down, and its tasks wait for it (bring it back, or `docker node rm` it)",
             "  task web.2 (t2) on node worker2 (down): assigned (assigned)",
         ]);
+    });
+
+    it("says a rollout was interrupted, not failed, when Swarm rolled back over a task its node's drain stopped", () => {
+        const template = { ContainerSpec: { Image: "web:2" } };
+        const old = { ContainerSpec: { Image: "web:1" } };
+        const at = "2026-11-24T10:00:00Z";
+        const culprit = "wpra51capcsrh9ne2dshpqxmu";
+        const answers = {
+            "service inspect web-id": [{
+                ID: "web-id", UpdatedAt: at,
+                UpdateStatus: { State: "rollback_completed", StartedAt: at, Message: `update rolled back due to failure or early termination of task ${culprit}` },
+                Spec: { Mode: { Replicated: { Replicas: 1 } }, TaskTemplate: old },
+            }],
+            [`inspect --type task ${culprit}`]: [{ ID: culprit, Slot: 2, NodeID: "n2", Spec: template, DesiredState: "shutdown", Status: { State: "shutdown", Message: "shutdown" } }],
+            "node inspect --format {{.Description.Hostname}} {{.Status.State}} {{.Spec.Availability}} n2": "worker2 ready drain\n",
+            "service ps -q --no-trunc web-id": "",
+        };
+        const r = runAgainst(answers);
+        assert.strictEqual(r.status, 1);
+        assert.strictEqual(r.stderr, `dockyard: service web: ${ROLLOUT_INTERRUPTED}: its task web.2 (wpra51capcsr) was stopped because node worker2 is being drained, and Swarm rolled the update back; deploying again finishes it\n`);
+        // The same task failing on an active node is the release's failure, reported as such.
+        const failed = runAgainst({
+            ...answers,
+            [`inspect --type task ${culprit}`]: [{ ...answers[`inspect --type task ${culprit}`][0], Status: { State: "failed", Err: "task: non-zero exit (3)" } }],
+            "node inspect --format {{.Description.Hostname}} {{.Status.State}} {{.Spec.Availability}} n2": "worker2 ready active\n",
+        });
+        assert.strictEqual(failed.status, 1);
+        assert.match(failed.stderr, /^dockyard: service web did not converge: Swarm rolled the update back \(update rolled back due to failure or early termination of task wpra51capcsrh9ne2dshpqxmu\)\n/);
     });
 
     it("says in one line why it cannot follow the rollout when the engine does not answer", () => {

@@ -3,7 +3,7 @@ import { spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { Release, appendRelease, describeChanges, failureSummary, lockStack, readReleases, rollbackHistory, rollbackTarget } from "../../../ops/releases";
+import { Release, appendRelease, describeChanges, failureSummary, isInterrupted, lockStack, readReleases, rollbackHistory, rollbackTarget } from "../../../ops/releases";
 
 function rel(number: number, result: Release["result"], web: string, kv = "kv1", kind = "deploy"): Release {
     return {
@@ -104,6 +104,18 @@ describe("release records", () => {
         assert.strictEqual(failureSummary(output), diagnosis.join("\n"));
         // Without a diagnosis, the last lines of the output.
         assert.strictEqual(failureSummary("a\n\nb\nerror: something else\n"), "a\nb\nerror: something else");
+    });
+
+    it("tells a rollout a node's drain interrupted from a failed release: only the first is deployed again", () => {
+        const interrupted = "dockyard: service web: the rollout was interrupted, not failed: its task web.2 (wpra51capcsr) was stopped because node worker2 is being drained, and Swarm rolled the update back; deploying again finishes it";
+        const failed = "dockyard: service kv did not converge: Swarm rolled the update back (update rolled back due to failure)";
+        const output = `Updating (it):\nDiagnostics:\n  command:local:Command (web-converged):\n    ${interrupted}\n\nResources:\n`;
+        assert.strictEqual(failureSummary(output), interrupted);
+        assert.strictEqual(isInterrupted({ result: "failed", message: interrupted }), true);
+        // One service that really failed makes it a failed release.
+        assert.strictEqual(isInterrupted({ result: "failed", message: `${interrupted}\n${failed}` }), false);
+        assert.strictEqual(isInterrupted({ result: "failed", message: "error: something else" }), false);
+        assert.strictEqual(isInterrupted({ result: "succeeded", message: undefined }), false);
     });
 
     it("describes what changed between releases", () => {

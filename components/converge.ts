@@ -5,8 +5,8 @@
 // engine, through the docker CLI, for the service's update status and its tasks, every half second:
 // - a rolling update has converged when Swarm reports its update status `completed`;
 // - a new service (or a change that starts no rollout) when every task it wants has been running
-//   for 5 seconds, as `docker service create` checks (for a task with a health check, running
-//   means healthy);
+//   for the service's update monitor period, at most 5 seconds, as `docker service create` checks
+//   (for a task with a health check, running means healthy);
 // - it has failed when Swarm pauses or rolls the update back, when tasks keep failing, when no node
 //   can take a task, or when the timeout passes.
 // On success it prints where the service answers (`{"endpoints": [...]}`, the Service's `endpoints`).
@@ -59,6 +59,64 @@ export function waitForService(): void {
         } catch {
             return undefined;
         }
+    };
+
+    // One poll shared by every wait against the same engine (a deploy of 50 services runs 50 waits
+    // at once, and a docker command per service every half second would keep 2 cores busy): a wait
+    // that wakes to find no record newer than the one it used last takes a lock and asks the engine
+    // about every service still waited for, with three docker commands in all, and leaves each
+    // service's record in a file of its own; the others read theirs. A wait uses only records taken
+    // after it started, and polls alone when the shared poll fails (a service removed meanwhile).
+    const fs = require("fs") as typeof import("fs");
+    const path = require("path") as typeof import("path");
+    const POLL_MS = 500;
+    const engine = require("crypto").createHash("sha256").update(`${env.DOCKER_HOST ?? ""}|${env.DOCKER_CONTEXT ?? ""}|${process.getuid?.() ?? ""}`).digest("hex").slice(0, 12);
+    const dir = path.join(require("os").tmpdir(), `dockyard-converge-${engine}`);
+    const lock = path.join(dir, "lock");
+    fs.mkdirSync(path.join(dir, "waiting"), { recursive: true });
+    process.on("exit", () => fs.rmSync(path.join(dir, "waiting", id), { force: true }));
+    const age = (f: string) => { try { return Date.now() - fs.statSync(f).mtimeMs; } catch { return Infinity; } };
+    const own = () => ({ svc: service(), all: tasks() });
+    const poll = () => {
+        const ids = fs.readdirSync(path.join(dir, "waiting")).filter((w) => age(path.join(dir, "waiting", w)) < 10 * POLL_MS);
+        const at = Date.now();
+        const services: any[] = json(["service", "inspect", ...ids]);
+        const taskIds = docker(["service", "ps", "-q", "--no-trunc", ...ids]).split("\n").filter(Boolean);
+        const all: any[] = taskIds.length ? json(["inspect", "--type", "task", ...new Set(taskIds)]) : [];
+        for (const svc of services) {
+            const file = path.join(dir, `${svc.ID}.json`);
+            fs.writeFileSync(`${file}.${process.pid}`, JSON.stringify({ at, svc, all: all.filter((t) => t.ServiceID === svc.ID) }));
+            fs.renameSync(`${file}.${process.pid}`, file);
+        }
+    };
+    let seen = 0;
+    const observe = (): { svc: any; all: any[] } => {
+        fs.writeFileSync(path.join(dir, "waiting", id), "");
+        const mine = path.join(dir, `${id}.json`);
+        for (let tries = 0; tries < 40; tries++) {
+            try {
+                const snap = JSON.parse(fs.readFileSync(mine, "utf8"));
+                if (snap.at >= started && snap.at > seen) {
+                    seen = snap.at;
+                    return snap;
+                }
+            } catch {
+                // No record yet (or one being replaced): poll, or wait for the poll under way.
+            }
+            if (age(lock) > 20 * POLL_MS) fs.rmSync(lock, { recursive: true, force: true });
+            let leader = false;
+            try {
+                fs.mkdirSync(lock);
+                leader = true;
+                poll();
+            } catch {
+                if (leader) return own();
+            } finally {
+                if (leader) fs.rmSync(lock, { recursive: true, force: true });
+            }
+            if (!leader) sleep(50);
+        }
+        return own();
     };
 
     /** Everything the engine knows about why a task is not running, in a few lines. */
@@ -153,15 +211,19 @@ export function waitForService(): void {
     const specOf = (spec: any) => JSON.stringify({ ...spec, Runtime: undefined });
 
     // Without a rollout for Swarm to monitor (a new service, or a change that replaces no task), the
-    // same tasks must stay running this long, as `docker service create` waits: a task that starts
-    // and crashes at once is running for an instant.
-    const STABLE_MS = 5000;
+    // same tasks must stay running for the update monitor period, the time Swarm itself watches a
+    // new task before it counts it healthy, and `docker service create` waits before it reports a
+    // service converged: a task that starts and crashes at once is running for an instant. Longer
+    // monitors (Dockyard's default is 30 s) are cut to Docker's default monitor, 5 s, the window
+    // `docker service create` uses when none is set.
+    const DOCKER_DEFAULT_MONITOR_MS = 5000;
+    const STABLE_MS = Math.min(first.Spec?.UpdateConfig?.Monitor / 1e6 || DOCKER_DEFAULT_MONITOR_MS, DOCKER_DEFAULT_MONITOR_MS);
     let stable = { ids: "", since: 0 };
     let pendingSince = 0;
     for (;;) {
-        const svc = service();
+        const { svc, all } = observe();
         const template = specOf(svc.Spec.TaskTemplate);
-        const current = tasks().filter((t) => specOf(t.Spec) === template).sort((a, b) => Date.parse(b.UpdatedAt) - Date.parse(a.UpdatedAt));
+        const current = all.filter((t) => specOf(t.Spec) === template).sort((a, b) => Date.parse(b.UpdatedAt) - Date.parse(a.UpdatedAt));
         const failed = current.filter((t) => ["failed", "rejected"].includes(t.Status?.State) || (t.Status?.State === "shutdown" && t.Status?.Err));
         const wanted = current.filter((t) => t.DesiredState === "running");
         const running = wanted.filter((t) => t.Status?.State === "running");
@@ -178,7 +240,7 @@ export function waitForService(): void {
             };
             // The tasks that failed are those of the version Swarm abandoned: not the current spec.
             // (A task stopped for failing its health check may have exited 0 and carry no error.)
-            const newer = tasks().filter((t) => specOf(t.Spec) !== template && t.Status?.State !== "running")
+            const newer = all.filter((t) => specOf(t.Spec) !== template && t.Status?.State !== "running")
                 .sort((a, b) => Date.parse(b.CreatedAt) - Date.parse(a.CreatedAt));
             fail(`${what[update.State] ?? `update ${update.State}`}${update.Message ? ` (${update.Message})` : ""}`, newer.length ? newer : failed);
         }
@@ -207,7 +269,7 @@ export function waitForService(): void {
                 (lost.length ? `; node ${lost.join(", node ")}, and its tasks wait for it (bring it back, or \`docker node rm\` it)` : ""),
                 failed.length ? failed : waiting);
         }
-        sleep(500);
+        sleep(POLL_MS);
     }
 }
 

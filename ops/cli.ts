@@ -9,6 +9,7 @@ import { ENVIRONMENT_KEY, PINS_KEY as PINS_CONFIG_KEY } from "../config/load";
 import { importCompose } from "./import";
 import { environmentSchema } from "../config/schema";
 import { BackupEnvironment, backupDir, backupVolume, backupsOfRelease, backupsText, findBackup, listBackups, plannedVolumes, restoreVolume, verifyBackup } from "./backup";
+import { DEPLOY_PARALLELISM } from "./parallelism";
 import { violationsFrom, writePackConfig } from "./policy";
 import { renderMarkdown, review, PreviewJson } from "./report";
 import { Lock, Release, appendRelease, describeChanges, failureSummary, isInterrupted, lockStack, readReleases, rollbackHistory, rollbackTarget, stateDir } from "./releases";
@@ -204,7 +205,7 @@ async function applyAndRecord(stack: Stack, kind: string, opts: { plan?: string;
     let error: string | undefined;
     let output = "";
     try {
-        await stack.up({ onOutput: (o) => { output += o; process.stdout.write(o); }, plan: opts.plan, message: opts.message ?? `dockyard ${kind}`, ...opts.policy });
+        await stack.up({ onOutput: (o) => { output += o; process.stdout.write(o); }, parallel: DEPLOY_PARALLELISM, plan: opts.plan, message: opts.message ?? `dockyard ${kind}`, ...opts.policy });
     } catch (e: any) {
         result = "failed";
         error = failureSummary(`${output}\n${e.stderr ?? ""}\n${e.message ?? e}`);

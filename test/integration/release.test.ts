@@ -5,6 +5,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { DEPLOY_PARALLELISM } from "../../ops/parallelism";
 import { Sandbox, editEnvironment, eventually, pluginMissing, projectSandbox, removeVolumes, requireOrSkip, sh, swarmMissing } from "./prereqs";
 
 const WEB_PORT = 18090;
@@ -51,9 +52,16 @@ describe("integration: review, release and rollback", function () {
         assert.strictEqual(fs.readFileSync(path.join(box.dir, ".dockyard/reviews/review-it.md"), "utf8"), r.stdout);
     });
 
-    it("deploy records release 1; an unchanged stack then reviews as exit 0", async () => {
-        const r = cli(["deploy", "it"]);
+    it("deploy records release 1, running pulumi up with Dockyard's parallelism; an unchanged stack then reviews as exit 0", async () => {
+        // A pulumi on PATH that logs its arguments, then runs the real one.
+        const bin = path.join(box.dir, "logging-bin");
+        fs.mkdirSync(bin);
+        fs.writeFileSync(path.join(bin, "pulumi"), `#!/bin/sh\necho "$*" >> ${bin}/calls.log\nexec ${sh("which", ["pulumi"]).trim()} "$@"\n`, { mode: 0o755 });
+        const r = box.dockyard(["deploy", "it"], { ...box.env, PATH: `${bin}:${box.env.PATH}` });
         assert.strictEqual(r.code, 0, r.stderr);
+        const ups = fs.readFileSync(path.join(bin, "calls.log"), "utf8").split("\n").filter((c) => c.startsWith("up "));
+        assert.strictEqual(ups.length, 1, ups.join("\n"));
+        assert.match(ups[0], new RegExp(`--parallel ${DEPLOY_PARALLELISM}( |$)`));
         assert.ok(r.stdout.includes("dockyard: release 1 of it recorded (deploy)."), r.stdout);
         await eventually("the app to serve", () => served() === "dockyard sample app version=dev");
         assert.strictEqual(cli(["review", "it"]).code, 0);

@@ -1,7 +1,7 @@
 // The convergence wait's own failures, against a fake docker: one line that names the service and
 // the command that failed, never a stack trace.
 import * as assert from "assert";
-import { spawnSync } from "child_process";
+import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -43,7 +43,7 @@ describe("convergence wait", () => {
                 ] } },
             }],
             "service ps -q --no-trunc web-id": "t1\nt2\n",
-            "inspect --type task t1 t2": ["n1", "n2"].map((n, i) => ({ ID: `t${i + 1}`, NodeID: n, Spec: template, DesiredState: "running", Status: { State: "running" }, UpdatedAt: at })),
+            "inspect --type task t1 t2": ["n1", "n2"].map((n, i) => ({ ID: `t${i + 1}`, ServiceID: "web-id", NodeID: n, Spec: template, DesiredState: "running", Status: { State: "running" }, UpdatedAt: at })),
             "node ls -q": "n1\nn2\nn3\nn4\n",
             "node inspect n1 n2 n3 n4": [
                 node("n1", "10.213.0.11", "ready"),
@@ -69,8 +69,8 @@ describe("convergence wait", () => {
             }],
             "service ps -q --no-trunc web-id": "t1\nt2\n",
             "inspect --type task t1 t2": [
-                { ID: "t1", Slot: 1, NodeID: "n1", Spec: template, DesiredState: "running", Status: { State: "running" }, UpdatedAt: at },
-                { ID: "t2", Slot: 2, NodeID: "n2", Spec: template, DesiredState: "running", Status: { State: "assigned", Message: "assigned" }, UpdatedAt: at },
+                { ID: "t1", ServiceID: "web-id", Slot: 1, NodeID: "n1", Spec: template, DesiredState: "running", Status: { State: "running" }, UpdatedAt: at },
+                { ID: "t2", ServiceID: "web-id", Slot: 2, NodeID: "n2", Spec: template, DesiredState: "running", Status: { State: "assigned", Message: "assigned" }, UpdatedAt: at },
             ],
             "node inspect --format {{.Description.Hostname}} {{.Status.State}} {{.Spec.Availability}} n2": "worker2 down active\n",
         }, "1s");
@@ -115,13 +115,91 @@ describe("convergence wait", () => {
             fs.writeFileSync(path.join(dir, "docker"), "#!/bin/sh\necho 'Error response from daemon: service web-id not found' >&2\nexit 1\n", { mode: 0o755 });
             const r = spawnSync(process.execPath, ["-e", CONVERGE_SCRIPT], {
                 encoding: "utf8",
-                env: { PATH: `${dir}:${process.env.PATH}`, SERVICE_ID: "web-id", SERVICE_NAME: "web", TIMEOUT: "5s" },
+                env: { PATH: `${dir}:${process.env.PATH}`, DOCKER_HOST: `unix://${dir}/docker.sock`, SERVICE_ID: "web-id", SERVICE_NAME: "web", TIMEOUT: "5s" },
             });
             assert.strictEqual(r.status, 1);
             assert.strictEqual(r.stderr,
                 "dockyard: service web: could not follow its rollout: `docker service inspect web-id` failed: Error response from daemon: service web-id not found\n");
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    /** Run the wait against a fake docker that reports a new service (no rollout) whose one task is running. */
+    function waitForNewService(monitorNs: number | undefined): { status: number | null; seconds: number } {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fake-docker-"));
+        try {
+            const template = { ContainerSpec: { Image: "app@sha256:1" } };
+            const service = [{ ID: "web-id", UpdatedAt: new Date().toISOString(), Spec: { TaskTemplate: template, Mode: { Replicated: { Replicas: 1 } }, UpdateConfig: monitorNs === undefined ? {} : { Monitor: monitorNs } } }];
+            const task = [{ ID: "t1", ServiceID: "web-id", Slot: 1, UpdatedAt: new Date().toISOString(), DesiredState: "running", Spec: template, Status: { State: "running" } }];
+            fs.writeFileSync(path.join(dir, "service.json"), JSON.stringify(service));
+            fs.writeFileSync(path.join(dir, "task.json"), JSON.stringify(task));
+            fs.writeFileSync(path.join(dir, "docker"), [
+                "#!/bin/sh",
+                'case "$1 $2" in',
+                `  "service inspect") cat ${dir}/service.json ;;`,
+                '  "service ps") echo t1 ;;',
+                `  "inspect --type") cat ${dir}/task.json ;;`,
+                "  *) exit 1 ;;",
+                "esac",
+            ].join("\n") + "\n", { mode: 0o755 });
+            const started = Date.now();
+            const r = spawnSync(process.execPath, ["-e", CONVERGE_SCRIPT], {
+                encoding: "utf8",
+                env: { PATH: `${dir}:${process.env.PATH}`, DOCKER_HOST: `unix://${dir}/docker.sock`, SERVICE_ID: "web-id", SERVICE_NAME: "web", TIMEOUT: "1m" },
+            });
+            return { status: r.status, seconds: (Date.now() - started) / 1000 };
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    }
+
+    it("takes a new service as converged once its tasks have run for the update monitor period, as docker service create does", function () {
+        this.timeout(20_000);
+        const r = waitForNewService(1e9);
+        assert.strictEqual(r.status, 0);
+        assert.ok(r.seconds >= 1 && r.seconds < 3, `waited ${r.seconds} s for a 1 s monitor`);
+    });
+
+    it("waits for many services with one shared poll of the engine, not one per service", async function () {
+        this.timeout(30_000);
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fake-docker-"));
+        try {
+            // A fake docker that logs every call and knows services s0..s5, each with one running task.
+            fs.writeFileSync(path.join(dir, "docker"), `#!${process.execPath}
+const fs = require("fs");
+const a = process.argv.slice(2);
+fs.appendFileSync(${JSON.stringify(path.join(dir, "calls.log"))}, a.join(" ") + "\\n");
+const template = { ContainerSpec: { Image: "app@sha256:1" } };
+const ids = a.filter((x) => /^(s|t-s)\\d$/.test(x));
+if (a[0] === "service" && a[1] === "inspect") console.log(JSON.stringify(ids.map((id) => ({ ID: id, UpdatedAt: "2020-01-01T00:00:00Z", Spec: { TaskTemplate: template, Mode: { Replicated: { Replicas: 1 } }, UpdateConfig: { Monitor: 1e9 } } }))));
+else if (a[0] === "service" && a[1] === "ps") console.log(ids.map((id) => "t-" + id).join("\\n"));
+else if (a[0] === "inspect") console.log(JSON.stringify(ids.map((t) => ({ ID: t, ServiceID: t.slice(2), UpdatedAt: "2020-01-01T00:00:00Z", DesiredState: "running", Spec: template, Status: { State: "running" } }))));
+else process.exit(1);
+`, { mode: 0o755 });
+            const waits = [0, 1, 2, 3, 4, 5].map((i) => new Promise<number | null>((resolve) => {
+                const child = spawn(process.execPath, ["-e", CONVERGE_SCRIPT], {
+                    stdio: "ignore",
+                    env: { PATH: `${dir}:${process.env.PATH}`, DOCKER_HOST: `unix://${dir}/docker.sock`, SERVICE_ID: `s${i}`, SERVICE_NAME: `s${i}`, TIMEOUT: "1m" },
+                });
+                child.on("exit", resolve);
+            }));
+            assert.deepStrictEqual(await Promise.all(waits), [0, 0, 0, 0, 0, 0]);
+            const calls = fs.readFileSync(path.join(dir, "calls.log"), "utf8").split("\n").filter((c) => c.startsWith("service ps"));
+            // Alone, each wait would list its tasks at least 3 times in the 1 s monitor period: 18 calls.
+            assert.ok(calls.length <= 8, `${calls.length} task listings:\n${calls.join("\n")}`);
+            assert.ok(calls.some((c) => ["s0", "s1", "s2", "s3", "s4", "s5"].every((id) => c.split(" ").includes(id))), calls.join("\n"));
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    it("waits no longer than Docker's default monitor, 5 s, when the update monitor is longer or unset", function () {
+        this.timeout(30_000);
+        for (const monitor of [30e9, undefined]) {
+            const r = waitForNewService(monitor);
+            assert.strictEqual(r.status, 0);
+            assert.ok(r.seconds >= 5 && r.seconds < 7, `waited ${r.seconds} s with monitor ${monitor}`);
         }
     });
 });

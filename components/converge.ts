@@ -67,14 +67,33 @@ export function waitForService(): void {
     // about every service still waited for, with three docker commands in all, and leaves each
     // service's record in a file of its own; the others read theirs. A wait uses only records taken
     // after it started, and polls alone when the shared poll fails (a service removed meanwhile).
+    // The directory is the user's own (0700, refused if anyone else owns it or it is a link), and
+    // the records carry no environment values (they may be secrets): a hash of them stands in.
     const fs = require("fs") as typeof import("fs");
     const path = require("path") as typeof import("path");
     const POLL_MS = 500;
-    const engine = require("crypto").createHash("sha256").update(`${env.DOCKER_HOST ?? ""}|${env.DOCKER_CONTEXT ?? ""}|${process.getuid?.() ?? ""}`).digest("hex").slice(0, 12);
+    const hash = (s: string) => require("crypto").createHash("sha256").update(s).digest("hex");
+    const engine = hash(`${env.DOCKER_HOST ?? ""}|${env.DOCKER_CONTEXT ?? ""}|${env.DOCKER_CONFIG ?? ""}|${process.getuid?.() ?? ""}`).slice(0, 12);
     const dir = path.join(require("os").tmpdir(), `dockyard-converge-${engine}`);
     const lock = path.join(dir, "lock");
-    fs.mkdirSync(path.join(dir, "waiting"), { recursive: true });
-    process.on("exit", () => fs.rmSync(path.join(dir, "waiting", id), { force: true }));
+    let shared = false;
+    try {
+        fs.mkdirSync(path.join(dir, "waiting"), { recursive: true, mode: 0o700 });
+        const st = fs.lstatSync(dir);
+        shared = st.isDirectory() && st.uid === process.getuid?.() && (st.mode & 0o077) === 0;
+    } catch {
+        // No shared poll: this wait polls alone.
+    }
+    process.on("exit", () => {
+        if (!shared) return;
+        fs.rmSync(path.join(dir, "waiting", id), { force: true });
+        fs.rmSync(path.join(dir, `${id}.json`), { force: true });
+    });
+    const redact = (spec: any) => {
+        const c = spec?.ContainerSpec;
+        if (c?.Env) c.Env = [`sha256:${hash(JSON.stringify(c.Env))}`];
+        return spec;
+    };
     const age = (f: string) => { try { return Date.now() - fs.statSync(f).mtimeMs; } catch { return Infinity; } };
     const own = () => ({ svc: service(), all: tasks() });
     const poll = () => {
@@ -83,15 +102,19 @@ export function waitForService(): void {
         const services: any[] = json(["service", "inspect", ...ids]);
         const taskIds = docker(["service", "ps", "-q", "--no-trunc", ...ids]).split("\n").filter(Boolean);
         const all: any[] = taskIds.length ? json(["inspect", "--type", "task", ...new Set(taskIds)]) : [];
+        for (const t of all) redact(t.Spec);
         for (const svc of services) {
+            redact(svc.Spec?.TaskTemplate);
+            delete svc.PreviousSpec;
             const file = path.join(dir, `${svc.ID}.json`);
-            fs.writeFileSync(`${file}.${process.pid}`, JSON.stringify({ at, svc, all: all.filter((t) => t.ServiceID === svc.ID) }));
+            fs.writeFileSync(`${file}.${process.pid}`, JSON.stringify({ at, svc, all: all.filter((t) => t.ServiceID === svc.ID) }), { mode: 0o600 });
             fs.renameSync(`${file}.${process.pid}`, file);
         }
     };
     let seen = 0;
     const observe = (): { svc: any; all: any[] } => {
-        fs.writeFileSync(path.join(dir, "waiting", id), "");
+        if (!shared) return own();
+        fs.writeFileSync(path.join(dir, "waiting", id), "", { mode: 0o600 });
         const mine = path.join(dir, `${id}.json`);
         for (let tries = 0; tries < 40; tries++) {
             try {
@@ -166,8 +189,11 @@ export function waitForService(): void {
             const ids = docker(["node", "ls", "-q"]).split("\n").filter(Boolean);
             const nodes: any[] = ids.length ? json(["node", "inspect", ...ids]) : [];
             const serving = new Set(running.map((t) => t.NodeID));
+            // A manager's Status.Addr can be 0.0.0.0 (listening on every address): its manager address says where.
             const address = (n: any) => {
-                const a: string = n.Spec?.Labels?.["dockyard.address"] || n.Status?.Addr || "localhost";
+                const status = n.Status?.Addr && n.Status.Addr !== "0.0.0.0" ? n.Status.Addr : undefined;
+                const manager = n.ManagerStatus?.Addr ? String(n.ManagerStatus.Addr).replace(/:\d+$/, "").replace(/^\[(.*)\]$/, "$1") : undefined;
+                const a: string = n.Spec?.Labels?.["dockyard.address"] || status || manager || "localhost";
                 return a.includes(":") && !a.startsWith("[") ? `[${a}]` : a;
             };
             for (const p of ports) {
@@ -185,6 +211,7 @@ export function waitForService(): void {
      * deploy acts on by deploying once more) once Swarm has finished rolling back, and exit 1.
      */
     const interruption = (update: any): void => {
+        if (update.State !== "rollback_started" && update.State !== "rollback_completed") return;
         const id = /task ([a-z0-9]{25})/.exec(update.Message ?? "")?.[1];
         if (!id) return;
         let task: any;

@@ -17,7 +17,9 @@ const NODE_HINT = 'a Swarm node\'s hostname or id, such as "worker1"';
 export const NodeSettingsSchema = z.strictObject({
     /**
      * Labels for placement: a service's constraint `node.labels.zone==b` or preference
-     * `spread=node.labels.zone`. Labels set on the node by anyone else are left alone.
+     * `spread=node.labels.zone`. Other labels of the node are left alone; a key given here is
+     * Dockyard's from then on (set, and removed when dropped). One stack should label a node:
+     * the record of the keys Dockyard set is one per node.
      */
     labels: z.record(LabelKey, LabelValue),
 });
@@ -32,9 +34,13 @@ export interface NodeLabelsArgs extends NodeSettings {
 // manages are kept in the node label NODE_LABELS_KEY. With LABELS empty (on delete) it removes all of its own.
 export const LABEL_SCRIPT = `set -eu
 if ! docker node inspect "$NODE" >/dev/null 2>&1; then
+  # Removing the labels of a node that has left the Swarm: nothing left to remove.
+  [ -n "$LABELS" ] || exit 0
   echo "dockyard: node $NODE is not in this Swarm; its nodes: $(docker node ls --format '{{.Hostname}}' | tr '\\n' ' ')" >&2
   exit 1
 fi
+# The keys the node has now: one removed by hand is not removed again (docker refuses that).
+have=" $(docker node inspect --format '{{range $k, $v := .Spec.Labels}}{{$k}} {{end}}' "$NODE") "
 old="$(docker node inspect --format '{{index .Spec.Labels "${NODE_LABELS_KEY}"}}' "$NODE")"
 [ "$old" != "<no value>" ] || old=""
 keys=""
@@ -47,7 +53,7 @@ done <<EOF
 $LABELS
 EOF
 for k in $old; do
-  case " $keys " in *" $k "*) ;; *) set -- "$@" --label-rm "$k" ;; esac
+  case " $keys " in *" $k "*) ;; *) case "$have" in *" $k "*) set -- "$@" --label-rm "$k" ;; esac ;; esac
 done
 if [ -n "$keys" ]; then set -- "$@" --label-add "${NODE_LABELS_KEY}=\${keys# }"
 elif [ -n "$old" ]; then set -- "$@" --label-rm "${NODE_LABELS_KEY}"

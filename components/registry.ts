@@ -56,7 +56,10 @@ export const SelfHostedRegistrySettingsSchema = z.strictObject({
     address: Host.optional(),
     /** Basic-auth user. Needs `password`. @default no authentication */
     username: UserName.optional(),
-    /** Placement constraints, e.g. pin to the node holding the volume. @default none */
+    /**
+     * Placement constraints. They replace the pin to the node holding its (node-local) data volume,
+     * so place it where that data is. @default pinned to the node holding its data volume
+     */
     constraints: z.array(Constraint).optional(),
 });
 

@@ -439,7 +439,7 @@ function endpointsOf(stdout: string | undefined): string[] {
     }
 }
 /**
- * The given constraints plus `node.id==<id>` for each node holding a mounted node-local volume
+ * The given constraints, or `node.id==<id>` for each node holding a mounted node-local volume
  * (an engine outside Swarm has no node id: nothing to pin).
  */
 function placementConstraints(given: readonly string[] | undefined, pins: pulumi.Output<string>[]): pulumi.Input<string[]> | undefined {
@@ -522,8 +522,9 @@ export class Service extends pulumi.ComponentResource {
             ...(args.mounts ?? []).flatMap((m) => (m.volume ? [m.volume] : [])),
         ];
 
-        // Node-local volumes pin the service to the node holding their data.
-        const pins = (args.mounts ?? []).flatMap((m) => (m.volume?.node ? [m.volume.node] : []));
+        // Node-local volumes pin the service to the node holding their data, unless the service is
+        // placed by constraints of its own: then where its data lives is the stack's choice.
+        const pins = args.constraints?.length ? [] : (args.mounts ?? []).flatMap((m) => (m.volume?.node ? [m.volume.node] : []));
         const spec: docker.ServiceArgs = {
             name: args.serviceName ?? name,
             labels: labelList(name, args.labels),

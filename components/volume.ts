@@ -51,15 +51,21 @@ export interface VolumeArgs extends Omit<VolumeSettings, "driver" | "driverOptio
     readonly driverOptions?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
 
+/** `local` driver filesystem types that reach the same data from every node. */
+const NETWORK_FILESYSTEMS = ["nfs", "nfs4", "cifs", "smb", "smb3"];
+
 /**
- * Whether a volume keeps its data on one node: the `local` driver without a network filesystem
- * (`driverOptions.type`, e.g. nfs or cifs). A driver or options known only at deployment time
- * count as node-local, the safe guess: a wrong pin costs placement freedom, a missing one costs data.
+ * Whether a volume keeps its data on one node: the `local` driver, unless it mounts a network
+ * filesystem (`driverOptions.type` nfs, nfs4, cifs or smb, or an `addr=` option). Binds, block
+ * devices and tmpfs are node-local. A driver or options known only at deployment time count as
+ * node-local, the safe guess: a wrong pin costs placement freedom, a missing one costs data.
  */
 export function isNodeLocal(args: Pick<VolumeArgs, "driver" | "driverOptions">): boolean {
     if (typeof args.driver === "string" && args.driver !== "local") return false;
     const options = args.driverOptions;
-    return !(options && !pulumi.Output.isInstance(options) && (options as Record<string, unknown>).type);
+    if (!options || pulumi.Output.isInstance(options)) return true;
+    const { type, o } = options as Record<string, unknown>;
+    return !((typeof type === "string" && NETWORK_FILESYSTEMS.includes(type.toLowerCase())) || (typeof o === "string" && /(^|,)addr=/.test(o)));
 }
 
 /**
@@ -68,7 +74,8 @@ export function isNodeLocal(args: Pick<VolumeArgs, "driver" | "driverOptions">):
  *
  * A node-local volume (see `isNodeLocal`) lives on the engine Dockyard deploys through; every
  * Service that mounts it is pinned to that Swarm node (`node.id==...`), so a task never starts on
- * another node with an empty volume of the same name.
+ * another node with an empty volume of the same name. A service with placement constraints of its
+ * own is not pinned: it is placed where its constraints say, and Swarm makes the volume there.
  */
 export class Volume extends pulumi.ComponentResource {
     /** True for a Volume of any copy of this library. */

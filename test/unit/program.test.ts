@@ -51,6 +51,7 @@ describe("program", function () {
         mockState("command:local:Command", (args) =>
             args.name.endsWith("-build") ? { stdout: `building\n${reveal(args.inputs.environment).IMAGE_REF.replace(/:[^:/]+$/, "")}@${DIGEST}` }
                 : args.name === "web-converged" ? { stdout: '{"endpoints":["127.0.0.1:8080"]}\n' }
+                : args.name.endsWith("-data-node") ? { stdout: "n0de1d\n" }
                 : { stdout: "" },
         );
     });
@@ -126,8 +127,10 @@ describe("program", function () {
             assert.strictEqual(one("command:local:Command", "web-converged").inputs.environment.TIMEOUT, "2m");
         });
 
-        it("mounts the kv volume and keeps it on destroy", () => {
+        it("mounts the kv volume, keeps it on destroy, and keeps kv (and the registry) on the node holding its data", () => {
             const kv = service("kv").inputs;
+            assert.deepStrictEqual(kv.taskSpec.placement, { constraints: ["node.id==n0de1d"] });
+            assert.deepStrictEqual(service("registry").inputs.taskSpec.placement, { constraints: ["node.id==n0de1d"] });
             assert.deepStrictEqual(kv.taskSpec.containerSpec.mounts, [{ type: "volume", source: "kv-data", target: "/data", readOnly: false }]);
             assert.deepStrictEqual(kv.taskSpec.containerSpec.args, ["kv"]);
             assert.strictEqual(one("docker:index/volume:Volume", "kv-data-volume").retainOnDelete, true);

@@ -8,7 +8,7 @@ import * as path from "path";
 import { CONVERGE_SCRIPT, ROLLOUT_INTERRUPTED } from "../../../components/converge";
 
 /** Run the wait against a fake docker that answers each command from `answers` (JSON, by its first words). */
-function runAgainst(answers: Record<string, unknown>, timeout = "5s") {
+function runAgainst(answers: Record<string, unknown>, timeout = "5s", inspect?: (tmp: string) => void) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fake-docker-"));
     try {
         fs.writeFileSync(path.join(dir, "answers.json"), JSON.stringify(answers));
@@ -20,10 +20,13 @@ if (!key) { process.stderr.write("fake docker: no answer for " + args + "\\n"); 
 const a = answers[key];
 process.stdout.write(typeof a === "string" ? a : JSON.stringify(a));
 `, { mode: 0o755 });
-        return spawnSync(process.execPath, ["-e", CONVERGE_SCRIPT], {
+        // Its shared-poll records go under its own TMPDIR, never the machine's.
+        const r = spawnSync(process.execPath, ["-e", CONVERGE_SCRIPT], {
             encoding: "utf8",
-            env: { PATH: `${dir}:${process.env.PATH}`, SERVICE_ID: "web-id", SERVICE_NAME: "web", TIMEOUT: timeout },
+            env: { PATH: `${dir}:${process.env.PATH}`, TMPDIR: dir, SERVICE_ID: "web-id", SERVICE_NAME: "web", TIMEOUT: timeout },
         });
+        inspect?.(dir);
+        return r;
     } finally {
         fs.rmSync(dir, { recursive: true, force: true });
     }
@@ -44,18 +47,26 @@ describe("convergence wait", () => {
             }],
             "service ps -q --no-trunc web-id": "t1\nt2\n",
             "inspect --type task t1 t2": ["n1", "n2"].map((n, i) => ({ ID: `t${i + 1}`, ServiceID: "web-id", NodeID: n, Spec: template, DesiredState: "running", Status: { State: "running" }, UpdatedAt: at })),
-            "node ls -q": "n1\nn2\nn3\nn4\n",
-            "node inspect n1 n2 n3 n4": [
+            "node ls -q": "n1\nn2\nn3\nn4\nn5\n",
+            "node inspect n1 n2 n3 n4 n5": [
                 node("n1", "10.213.0.11", "ready"),
+                // A manager listening on every address: where it answers is its manager address.
+                { ...node("n5", "0.0.0.0", "ready"), ManagerStatus: { Addr: "10.213.0.10:2377" } },
                 node("n2", "10.213.0.12", "ready", { "dockyard.address": "edge.example.com" }),
                 node("n3", "10.213.0.13", "down"),
                 node("n4", "fd00::4", "ready"),
             ],
+        }, "5s", (tmp) => {
+            // The shared poll's directory is private, and the wait left no record behind.
+            const [shared] = fs.readdirSync(tmp).filter((f) => f.startsWith("dockyard-converge-"));
+            assert.strictEqual(fs.statSync(path.join(tmp, shared)).mode & 0o777, 0o700);
+            assert.deepStrictEqual(fs.readdirSync(path.join(tmp, shared)).sort(), ["waiting"]);
+            assert.deepStrictEqual(fs.readdirSync(path.join(tmp, shared, "waiting")), []);
         });
         assert.strictEqual(r.stderr, "");
         assert.strictEqual(r.status, 0);
         assert.strictEqual(r.stdout, JSON.stringify({ endpoints: [
-            "10.213.0.11:80", "10.213.0.11:9090", "[fd00::4]:80", "edge.example.com:80", "edge.example.com:9090",
+            "10.213.0.10:80", "10.213.0.11:80", "10.213.0.11:9090", "[fd00::4]:80", "edge.example.com:80", "edge.example.com:9090",
         ] }) + "\n");
     });
 
@@ -115,7 +126,7 @@ describe("convergence wait", () => {
             fs.writeFileSync(path.join(dir, "docker"), "#!/bin/sh\necho 'Error response from daemon: service web-id not found' >&2\nexit 1\n", { mode: 0o755 });
             const r = spawnSync(process.execPath, ["-e", CONVERGE_SCRIPT], {
                 encoding: "utf8",
-                env: { PATH: `${dir}:${process.env.PATH}`, DOCKER_HOST: `unix://${dir}/docker.sock`, SERVICE_ID: "web-id", SERVICE_NAME: "web", TIMEOUT: "5s" },
+                env: { PATH: `${dir}:${process.env.PATH}`, DOCKER_HOST: `unix://${dir}/docker.sock`, TMPDIR: dir, SERVICE_ID: "web-id", SERVICE_NAME: "web", TIMEOUT: "5s" },
             });
             assert.strictEqual(r.status, 1);
             assert.strictEqual(r.stderr,
@@ -146,7 +157,7 @@ describe("convergence wait", () => {
             const started = Date.now();
             const r = spawnSync(process.execPath, ["-e", CONVERGE_SCRIPT], {
                 encoding: "utf8",
-                env: { PATH: `${dir}:${process.env.PATH}`, DOCKER_HOST: `unix://${dir}/docker.sock`, SERVICE_ID: "web-id", SERVICE_NAME: "web", TIMEOUT: "1m" },
+                env: { PATH: `${dir}:${process.env.PATH}`, DOCKER_HOST: `unix://${dir}/docker.sock`, TMPDIR: dir, SERVICE_ID: "web-id", SERVICE_NAME: "web", TIMEOUT: "1m" },
             });
             return { status: r.status, seconds: (Date.now() - started) / 1000 };
         } finally {
@@ -180,7 +191,7 @@ else process.exit(1);
             const waits = [0, 1, 2, 3, 4, 5].map((i) => new Promise<number | null>((resolve) => {
                 const child = spawn(process.execPath, ["-e", CONVERGE_SCRIPT], {
                     stdio: "ignore",
-                    env: { PATH: `${dir}:${process.env.PATH}`, DOCKER_HOST: `unix://${dir}/docker.sock`, SERVICE_ID: `s${i}`, SERVICE_NAME: `s${i}`, TIMEOUT: "1m" },
+                    env: { PATH: `${dir}:${process.env.PATH}`, DOCKER_HOST: `unix://${dir}/docker.sock`, TMPDIR: dir, SERVICE_ID: `s${i}`, SERVICE_NAME: `s${i}`, TIMEOUT: "1m" },
                 });
                 child.on("exit", resolve);
             }));

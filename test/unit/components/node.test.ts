@@ -41,13 +41,14 @@ describe("NodeLabels", () => {
 
     describe("its script, against a fake docker", () => {
         /** Runs the label script with the node's current labels; returns the `docker node update` arguments. */
-        function run(current: Record<string, string>, labels: string, node = "worker1") {
+        function run(current: Record<string, string>, labels: string, node = "worker1", have = current["dockyard.labels"] ? `${current["dockyard.labels"]} dockyard.labels` : "") {
             const dir = tempDir();
             const log = path.join(dir, "calls");
             fs.writeFileSync(path.join(dir, "docker"), `#!/bin/sh
 case "$*" in
   "node inspect worker1") echo '[]' ;;
-  "node inspect --format"*worker1) echo '${current["dockyard.labels"] ?? "<no value>"}' ;;
+  "node inspect --format {{range"*worker1) echo '${have}' ;;
+  "node inspect --format {{index"*worker1) echo '${current["dockyard.labels"] ?? "<no value>"}' ;;
   "node ls"*) printf 'manager\\nworker1\\n' ;;
   "node update"*) echo "$*" >> ${log} ;;
   *) echo "Error: No such node: $*" >&2; exit 1 ;;
@@ -64,6 +65,15 @@ esac
         it("removes only the keys it set before and no longer wants", () => {
             assert.deepStrictEqual(run({ "dockyard.labels": "disk zone" }, "zone=c"),
                 { status: 0, stderr: "", calls: "node update --label-add zone=c --label-rm disk --label-add dockyard.labels=zone worker1" });
+        });
+
+        it("does not remove a key that is no longer on the node (removed by hand), which docker would refuse", () => {
+            assert.deepStrictEqual(run({ "dockyard.labels": "disk zone" }, "", "worker1", "zone dockyard.labels"),
+                { status: 0, stderr: "", calls: "node update --label-rm zone --label-rm dockyard.labels worker1" });
+        });
+
+        it("on delete of a node that has left the Swarm, succeeds with nothing to do", () => {
+            assert.deepStrictEqual(run({}, "", "worker9"), { status: 0, stderr: "", calls: "" });
         });
 
         it("on delete (no labels) removes its own keys and its record", () => {

@@ -155,16 +155,17 @@ describe("Service", () => {
             assert.deepStrictEqual(spec.taskSpec.placement, { constraints: ["node.id==n0de1d"] });
         });
 
-        it("pins a service to the node holding its node-local volumes, after its own constraints; a network filesystem pins nothing", async () => {
+        it("pins a service to the node holding its node-local volumes; its own constraints replace the pin; a network filesystem pins nothing", async () => {
             const local = new c.Volume("data");
             const nfs = new c.Volume("shared", { driverOptions: { type: "nfs", o: "addr=10.0.0.1", device: ":/export" } });
             const { spec } = await build("db", {
                 image: "db:1",
-                constraints: ["node.labels.disk==ssd"],
                 preferences: ["spread=node.labels.zone"],
                 mounts: [{ volume: nfs, target: "/shared" }, { volume: local, target: "/data" }],
             });
-            assert.deepStrictEqual(spec.taskSpec.placement, { constraints: ["node.labels.disk==ssd", "node.id==n0de1d"], prefs: ["node.labels.zone"] });
+            assert.deepStrictEqual(spec.taskSpec.placement, { constraints: ["node.id==n0de1d"], prefs: ["node.labels.zone"] });
+            const { spec: placed } = await build("db2", { image: "db:1", constraints: ["node.labels.disk==ssd"], mounts: [{ volume: local, target: "/data" }] });
+            assert.deepStrictEqual(placed.taskSpec.placement, { constraints: ["node.labels.disk==ssd"] });
             const { spec: onlyShared } = await build("reader", { image: "r:1", mounts: [{ volume: nfs, target: "/shared" }] });
             assert.strictEqual("placement" in onlyShared.taskSpec, false);
         });

@@ -89,6 +89,12 @@ describe("Volume", () => {
         assert.strictEqual(c.isNodeLocal({ driverOptions: pulumi.output({ type: "nfs" }) }), true);
         assert.strictEqual(c.isNodeLocal({ driver: "local", driverOptions: { o: "size=1g" } }), true);
         assert.strictEqual(c.isNodeLocal({ driver: "local", driverOptions: { type: "cifs" } }), false);
+        assert.strictEqual(c.isNodeLocal({ driver: "local", driverOptions: { type: "NFS4", device: ":/export" } }), false);
+        assert.strictEqual(c.isNodeLocal({ driver: "local", driverOptions: { o: "addr=10.0.0.1,rw" } }), false);
+        // A bind, a block device or a tmpfs keeps its data on the node.
+        assert.strictEqual(c.isNodeLocal({ driver: "local", driverOptions: { type: "none", o: "bind", device: "/srv/data" } }), true);
+        assert.strictEqual(c.isNodeLocal({ driverOptions: { type: "ext4", device: "/dev/sdb1" } }), true);
+        assert.strictEqual(c.isNodeLocal({ driverOptions: { type: "tmpfs", device: "tmpfs" } }), true);
     });
 
     it("lets two volumes coexist (no hard-coded names)", async () => {

@@ -290,10 +290,12 @@ export function waitForService(): void {
         }
         if (Date.now() - started > timeout) {
             const waiting = wanted.filter((t) => t.Status?.State !== "running");
-            // Tasks on a node that is down wait for it: say so, it is the likeliest reason.
-            const lost = [...new Set(waiting.map((t) => nodeOf(t.NodeID)).filter((n) => n && n.state !== "ready").map((n) => `${n!.host} is ${n!.state}`))];
+            // A node that is down holding tasks of the service, new ones to start or old ones to stop
+            // (which a rollout waits for), is the likeliest reason: say so.
+            const unsettled = all.filter((t) => !["shutdown", "failed", "rejected", "complete", "orphaned", "remove"].includes(t.Status?.State));
+            const lost = [...new Set([...new Set(unsettled.map((t) => t.NodeID))].map(nodeOf).filter((n) => n && n.state !== "ready").map((n) => `${n!.host} is ${n!.state}`))];
             fail(`not converged after ${env.TIMEOUT}: ${running.length} of ${replicas ?? wanted.length} tasks running${update ? `, update ${update.State}` : ""}` +
-                (lost.length ? `; node ${lost.join(", node ")}, and its tasks wait for it (bring it back, or \`docker node rm\` it)` : ""),
+                (lost.length ? `; node ${lost.join(", node ")} and holds tasks Swarm is waiting for (bring it back, or \`docker node rm\` it)` : ""),
                 failed.length ? failed : waiting);
         }
         sleep(POLL_MS);

@@ -116,7 +116,9 @@ describe("a separate project using the packed component library", function () {
         assert.deepStrictEqual(out.seen, [
             "command:local:Command op-app-build",
             "command:local:Command op-app-prune",
+            "command:local:Command op-data-node",
             "command:local:Command op-registry-converged",
+            "command:local:Command op-registry-data-node",
             "command:local:Command op-web-converged",
             "docker:index/network:Network op-net-network",
             "docker:index/service:Service op-registry-service",

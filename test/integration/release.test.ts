@@ -47,8 +47,9 @@ describe("integration: review, release and rollback", function () {
         assert.ok(r.stdout.startsWith("## Dockyard review of `it`\n"), r.stdout);
         const json = JSON.parse(fs.readFileSync(path.join(box.dir, ".dockyard/reviews/review-it.json"), "utf8"));
         assert.strictEqual(json.exitCode, 2);
-        // 9 Docker objects and commands, and a convergence wait for each of the 3 services.
-        assert.strictEqual(json.counts.create, 12);
+        // 9 Docker objects and commands, a convergence wait for each of the 3 services, and the
+        // look-up of the node holding each of the 2 node-local volumes.
+        assert.strictEqual(json.counts.create, 14);
         assert.strictEqual(fs.readFileSync(path.join(box.dir, ".dockyard/reviews/review-it.md"), "utf8"), r.stdout);
     });
 

@@ -87,9 +87,31 @@ describe("convergence wait", () => {
         }, "1s");
         assert.strictEqual(r.status, 1);
         assert.deepStrictEqual(r.stderr.split("\n").slice(0, 2), [
-            "dockyard: service web did not converge: not converged after 1s: 1 of 2 tasks running, update updating; node worker2 is down, and its tasks wait for it (bring it back, or `docker node rm` it)",
+            "dockyard: service web did not converge: not converged after 1s: 1 of 2 tasks running, update updating; node worker2 is down and holds tasks Swarm is waiting for (bring it back, or `docker node rm` it)",
             "  task web.2 (t2) on node worker2 (down): assigned (assigned)",
         ]);
+    });
+
+    it("names a down node that holds an old task the rollout waits to stop, even with every new task running", () => {
+        const template = { ContainerSpec: { Image: "web:2" } };
+        const old = { ContainerSpec: { Image: "web:1" } };
+        const at = "2026-11-24T10:00:00Z";
+        const r = runAgainst({
+            "service inspect web-id": [{
+                ID: "web-id", UpdatedAt: at, UpdateStatus: { State: "updating", StartedAt: at },
+                Spec: { Mode: { Replicated: { Replicas: 1 } }, TaskTemplate: template },
+            }],
+            "service ps -q --no-trunc web-id": "t1\nt2\n",
+            "inspect --type task t1 t2": [
+                { ID: "t1", ServiceID: "web-id", Slot: 1, NodeID: "n1", Spec: template, DesiredState: "running", Status: { State: "running" }, UpdatedAt: at },
+                { ID: "t2", ServiceID: "web-id", Slot: 1, NodeID: "n2", Spec: old, DesiredState: "shutdown", Status: { State: "running" }, UpdatedAt: at },
+            ],
+            "node inspect --format {{.Description.Hostname}} {{.Status.State}} {{.Spec.Availability}} n1": "manager ready active\n",
+            "node inspect --format {{.Description.Hostname}} {{.Status.State}} {{.Spec.Availability}} n2": "worker2 down active\n",
+        }, "1s");
+        assert.strictEqual(r.status, 1);
+        assert.strictEqual(r.stderr.split("\n")[0],
+            "dockyard: service web did not converge: not converged after 1s: 1 of 1 tasks running, update updating; node worker2 is down and holds tasks Swarm is waiting for (bring it back, or `docker node rm` it)");
     });
 
     it("says a rollout was interrupted, not failed, when Swarm rolled back over a task its node's drain stopped", () => {

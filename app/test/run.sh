@@ -28,6 +28,8 @@ wait_for() {
   done
   echo "FAIL nothing answers on port $1"; failures=$((failures + 1))
 }
+# stop PID...: stop servers and wait until they are gone, so their ports can be used again at once.
+stop() { kill "$@" 2>/dev/null; wait "$@" 2>/dev/null || true; }
 broken=$(cat /app/BREAK_HEALTH)
 healthy() { if [ "$broken" = 1 ]; then echo "503 broken on purpose"; else echo "200 ok"; fi; }
 
@@ -68,18 +70,18 @@ digest=$(printf 's3cr3t-value' | sha256sum | cut -d' ' -f1)
 check "health with the secret" "$(healthy)" "$(request GET /healthz)"
 check "secret check: digest only" "200 app_token present sha256=$digest" "$(request GET /secret-check)"
 case "$(request GET /secret-check)" in *s3cr3t*) check "secret value never shown" "hidden" "shown" ;; *) check "secret value never shown" "hidden" "hidden" ;; esac
-kill "$web"
+stop "$web"
 
 # A web service started without KV_URL says so.
 KV_URL="" APP_REQUIRE_SECRET=0 /app/bin/app web 18080 2>/dev/null & web=$!
 wait_for 18080
 check "health when the secret is not required" "$(healthy)" "$(request GET /healthz)"
 check "kv without KV_URL" "503 KV_URL is not set" "$(request GET /kv/greeting)"
-kill "$kv"
+stop "$kv"
 KV_URL=http://127.0.0.1:18081 APP_REQUIRE_SECRET=0 /app/bin/app web 18082 2>/dev/null & web2=$!
 wait_for 18082
 check "kv service down" "502 kv unreachable at 127.0.0.1:18081" "$(request 18082 GET /kv/greeting)"
-kill "$web" "$web2"
+stop "$web" "$web2"
 
 [ "${FAIL_TESTS:-0}" = 1 ] && check "deliberate failure (FAIL_TESTS=1)" "pass" "fail"
 rm -rf "$KV_DIR" "$secret_dir"

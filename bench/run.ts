@@ -40,8 +40,8 @@ const SOURCE_IMAGE = "dockyard/busybox:1.35.0";
 const LOOP = ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"];
 /** The rollout policy of every benchmarked service, on both sides. */
 const ROLLOUT = { parallelism: 1, delay: "1s", monitor: "2s" };
-/** Dockyard's stability window for new services with this policy: the update monitor, at most 5 s. */
-const STABLE_MS = 2000;
+/** Dockyard's stability window for new services with this policy: the update monitor (at most 5 s). */
+const STABLE_MS = Math.min(Number.parseFloat(ROLLOUT.monitor) * 1000, 5000);
 const PROJECT = "name: bench\nruntime: nodejs\nmain: index.js\n";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

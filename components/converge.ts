@@ -223,7 +223,7 @@ export function waitForService(): void {
         const where = nodeOf(task.NodeID);
         const stopped = task.Status?.State === "shutdown" && !task.Status?.Err && task.DesiredState === "shutdown";
         if (!stopped || !where || (where.availability !== "drain" && where.state === "ready")) return;
-        while (/^(rollback_started|updating)$/.test(service().UpdateStatus?.State ?? "") && Date.now() - started < timeout) sleep(500);
+        while (/^(rollback_started|updating)$/.test(service().UpdateStatus?.State ?? "") && Date.now() - started < timeout) sleep(POLL_MS);
         const why = where.availability === "drain" ? `node ${where.host} is being drained` : `node ${where.host} is ${where.state}`;
         process.stderr.write(`dockyard: service ${name}: the rollout was interrupted, not failed: its task ${name}.${task.Slot ?? ""} (${id.slice(0, 12)}) was stopped because ${why}, and Swarm rolled the update back; deploying again finishes it\n`);
         process.exit(1);

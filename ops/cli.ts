@@ -264,13 +264,14 @@ export async function deployCommand(stackName: string, opts: { plan?: string; po
             return 3;
         }
         await backupBeforeDeploy(stackName, await environmentOf(stack));
-        let release = await applyAndRecord(stack, "deploy", { plan: opts.plan && path.resolve(opts.plan), policy });
+        const apply = { plan: opts.plan && path.resolve(opts.plan), policy };
+        let release = await applyAndRecord(stack, "deploy", apply);
         // A reviewed plan cannot be applied twice: then the operator deploys again.
         if (isInterrupted(release) && !opts.plan) {
             // Swarm rolled back because a node's drain or loss stopped a new task, not because the
             // release failed: once more, on the nodes that are left.
             console.log(`dockyard: a node's drain or loss interrupted the rollout (above), which says nothing about the release; deploying ${stackName} once more to finish it`);
-            release = await applyAndRecord(stack, "deploy", { plan: opts.plan && path.resolve(opts.plan), policy });
+            release = await applyAndRecord(stack, "deploy", apply);
         }
         return release.result === "succeeded" ? 0 : 1;
     } finally {

@@ -8,19 +8,11 @@
 import * as assert from "assert";
 import { ChildProcess, spawn, spawnSync } from "child_process";
 import * as crypto from "crypto";
-import * as http from "http";
 import * as path from "path";
 import {
-    Cluster, Sandbox, cluster, clusterMissing, editEnvironment, eventually, pluginMissing, projectSandbox, requireOrSkip,
+    Cluster, Sandbox, cluster, clusterMissing, editEnvironment, eventually, httpGet, pluginMissing, projectSandbox, readEnvironment, requireOrSkip,
 } from "../integration/prereqs";
 import { ROLLOUT_INTERRUPTED } from "@dockyard/components";
-import * as fs from "fs";
-import * as yaml from "js-yaml";
-
-/** The `it` stack's environment as its file holds it. */
-function stackEnvironment(box: Sandbox): any {
-    return (yaml.load(fs.readFileSync(path.join(box.dir, "stacks/Pulumi.it.yaml"), "utf8")) as any).config["dockyard:environment"];
-}
 
 const WEB_REPLICAS = 3;
 /** As stacks/Pulumi.cluster.yaml publishes it. */
@@ -28,16 +20,6 @@ const EDGE_PORT = 8081;
 
 // The static busybox's wget can crash resolving names; its nc does not, so HTTP is spoken with nc.
 const HTTP_GET = (host: string, urlPath: string) => `printf 'GET ${urlPath} HTTP/1.0\\r\\n\\r\\n' | nc -w 3 ${host} 8080`;
-
-function httpGet(url: string): Promise<string> {
-    return new Promise((resolve, reject) => {
-        http.get(url, { timeout: 5000 }, (res) => {
-            let body = "";
-            res.on("data", (c) => (body += c));
-            res.on("end", () => (res.statusCode === 200 ? resolve(body) : reject(new Error(`${url}: HTTP ${res.statusCode}`))));
-        }).on("error", reject).on("timeout", function (this: http.ClientRequest) { this.destroy(new Error(`${url}: timed out`)); });
-    });
-}
 
 describe("e2e: a three-node Swarm (scripts/cluster.sh)", function () {
     this.timeout(30 * 60_000);
@@ -145,7 +127,7 @@ describe("e2e: a three-node Swarm (scripts/cluster.sh)", function () {
         box = projectSandbox(prefix, {}, "cluster");
         box.env.DOCKER_HOST = c.dockerHost;
         // Its registry is addressed by the manager's address, which every node can reach.
-        assert.strictEqual(stackEnvironment(box).registry.selfHosted.address, `${c.node("manager").address}:5000`);
+        assert.strictEqual(readEnvironment(box).registry.selfHosted.address, `${c.node("manager").address}:5000`);
         box.pulumi(["stack", "init", "it", "--secrets-provider", "passphrase"]);
         box.pulumi(["config", "set", "--secret", "appToken"], { input: "cluster-token" });
     });

@@ -3,8 +3,7 @@
 // node labels, a lost worker comes back, and `down` leaves nothing behind on the machine.
 import * as assert from "assert";
 import * as fs from "fs";
-import * as http from "http";
-import { BASE_IMAGES, Cluster, cluster, clusterMissing, eventually, machineEnv, requireOrSkip, sh } from "./prereqs";
+import { BASE_IMAGES, Cluster, cluster, clusterMissing, eventually, httpGet, machineEnv, requireOrSkip, sh } from "./prereqs";
 
 const EXPECTED = [
     { name: "manager", address: "10.213.0.11", role: "manager", labels: { zone: "a" } },
@@ -16,16 +15,6 @@ const EXPECTED = [
 function machineEngine(): string {
     const info = sh("docker", ["info", "--format", "{{.Swarm.LocalNodeState}} {{.Swarm.NodeID}} {{.Swarm.Cluster.ID}} {{.Swarm.NodeAddr}} {{.Swarm.Nodes}} {{.Swarm.Managers}}"], { env: machineEnv() }).trim();
     return `${info} dockerd ${fs.readFileSync("/var/run/docker.pid", "utf8").trim()}`;
-}
-
-function httpGet(url: string): Promise<string> {
-    return new Promise((resolve, reject) => {
-        http.get(url, { timeout: 5000 }, (res) => {
-            let body = "";
-            res.on("data", (c) => (body += c));
-            res.on("end", () => (res.statusCode === 200 ? resolve(body) : reject(new Error(`${url}: HTTP ${res.statusCode}`))));
-        }).on("error", reject).on("timeout", function (this: http.ClientRequest) { this.destroy(new Error(`${url}: timed out`)); });
-    });
 }
 
 /** Whatever of the harness is still on the machine, by kind (all empty after `down`). */

@@ -1,6 +1,7 @@
 // What the integration and end-to-end suites need, and a loud skip when something is truly missing.
 import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
+import * as http from "http";
 import * as os from "os";
 import * as yaml from "js-yaml";
 import * as path from "path";
@@ -279,6 +280,17 @@ export async function eventually(what: string, check: () => boolean, timeoutMs =
     throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}`);
 }
 
+/** The body of a GET that answers 200; rejects with the URL and the status, or after 5 s. */
+export function httpGet(url: string): Promise<string> {
+    return new Promise((resolve, reject) => {
+        http.get(url, { timeout: 5000 }, (res) => {
+            let body = "";
+            res.on("data", (c) => (body += c));
+            res.on("end", () => (res.statusCode === 200 ? resolve(body) : reject(new Error(`${url}: HTTP ${res.statusCode}`))));
+        }).on("error", reject).on("timeout", function (this: http.ClientRequest) { this.destroy(new Error(`${url}: timed out`)); });
+    });
+}
+
 /** Docker objects whose name starts with `prefix`, by kind. */
 export function dockerObjects(prefix: string): Record<string, string[]> {
     const names = (args: string[]) => sh("docker", args).split("\n").filter((n) => n.startsWith(prefix)).sort();
@@ -337,10 +349,16 @@ export function projectSandbox(prefix: string, ports: { web?: number; registry?:
     return box;
 }
 
+const stackFile = (box: Sandbox) => path.join(box.dir, "stacks/Pulumi.it.yaml");
+
+/** The `it` stack's environment as its stack file holds it. */
+export function readEnvironment(box: Sandbox): any {
+    return (yaml.load(fs.readFileSync(stackFile(box), "utf8")) as any).config["dockyard:environment"];
+}
+
 /** Change the `it` stack's environment in its stack file, keeping what Pulumi added to the file. */
 export function editEnvironment(box: Sandbox, change: (env: any) => void): void {
-    const file = path.join(box.dir, "stacks/Pulumi.it.yaml");
-    const doc = yaml.load(fs.readFileSync(file, "utf8")) as any;
+    const doc = yaml.load(fs.readFileSync(stackFile(box), "utf8")) as any;
     change(doc.config["dockyard:environment"]);
-    fs.writeFileSync(file, yaml.dump(doc));
+    fs.writeFileSync(stackFile(box), yaml.dump(doc));
 }

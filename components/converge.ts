@@ -13,8 +13,10 @@
 // On failure it prints, per task, the node it was on, the state and error, exit code, last health-check results and the
 // last lines of the task's log, and exits 1, which fails `pulumi up`.
 //
-// The function is shipped as its source text (`CONVERGE_SCRIPT`): it must use nothing from outside
-// its own body.
+// Where the deploy runs, `CONVERGE_SCRIPT` (a few hundred bytes, kept in each wait step's inputs)
+// loads this module from the installed package (`@dockyard/components/wait`) and runs the function;
+// the function itself (12 KB) stays out of the state. It uses nothing from outside its own body, so
+// the unit tests can run its source text as it stands.
 
 /* eslint-disable */
 export function waitForService(): void {
@@ -302,8 +304,18 @@ export function waitForService(): void {
     }
 }
 
-/** `node -e` source that runs `waitForService`. */
-export const CONVERGE_SCRIPT = `(${waitForService.toString()})()`;
+/** The package entry (`exports` in components/package.json) the wait is loaded from. */
+export const WAIT_MODULE = "@dockyard/components/wait";
+
+/**
+ * `node -e` source that runs `waitForService` from the package installed where the deploy runs
+ * (resolved from the project directory, which the command provider runs in), and says so in one
+ * line when it cannot be found there.
+ */
+export const CONVERGE_SCRIPT =
+    `let wait;try{wait=require(${JSON.stringify(WAIT_MODULE)})}catch(e){process.stderr.write(` +
+    `"dockyard: cannot load the convergence wait (${WAIT_MODULE}) from "+process.cwd()+": "+String(e.message).split("\\n")[0]+` +
+    `"; run the deploy from the project that installs @dockyard/components\\n");process.exit(1)}wait.waitForService()`;
 
 /** What the wait says when a node's drain or loss, not the release, made Swarm roll an update back. */
 export const ROLLOUT_INTERRUPTED = "the rollout was interrupted, not failed";

@@ -100,7 +100,7 @@ describe("policy pack rules", () => {
             name: "web-converged",
             props: {
                 create: 'node -e "$DOCKYARD_SCRIPT"',
-                environment: { DOCKYARD_SCRIPT: "(function waitForService() {})()", SERVICE_ID: "abc", SERVICE_NAME: "web", TIMEOUT: "5m", SPEC: "0123456789abcdef", API_TOKEN: "x" },
+                environment: { DOCKYARD_SCRIPT: 'let wait;try{wait=require("@dockyard/components/wait")}catch(e){process.exit(1)}wait.waitForService()', SERVICE_ID: "abc", SERVICE_NAME: "web", TIMEOUT: "5m", SPEC: "0123456789abcdef", API_TOKEN: "x" },
                 logging: "stderr",
             },
         };

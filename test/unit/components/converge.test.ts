@@ -5,7 +5,12 @@ import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { CONVERGE_SCRIPT, ROLLOUT_INTERRUPTED } from "../../../components/converge";
+import { CONVERGE_SCRIPT, ROLLOUT_INTERRUPTED, WAIT_MODULE, waitForService } from "../../../components/converge";
+
+/** The wait as its own process, from its source (the package's build may be older than the source under test). */
+const WAIT_SOURCE = `(${waitForService.toString()})()`;
+/** This project, which installs the package as any project does. */
+const PROJECT = path.resolve(__dirname, "../../..");
 
 /** Run the wait against a fake docker that answers each command from `answers` (JSON, by its first words). */
 function runAgainst(answers: Record<string, unknown>, timeout = "5s", inspect?: (tmp: string) => void) {
@@ -21,7 +26,7 @@ const a = answers[key];
 process.stdout.write(typeof a === "string" ? a : JSON.stringify(a));
 `, { mode: 0o755 });
         // Its shared-poll records go under its own TMPDIR, never the machine's.
-        const r = spawnSync(process.execPath, ["-e", CONVERGE_SCRIPT], {
+        const r = spawnSync(process.execPath, ["-e", WAIT_SOURCE], {
             encoding: "utf8",
             env: { PATH: `${dir}:${process.env.PATH}`, TMPDIR: dir, SERVICE_ID: "web-id", SERVICE_NAME: "web", TIMEOUT: timeout },
         });
@@ -146,13 +151,33 @@ describe("convergence wait", () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fake-docker-"));
         try {
             fs.writeFileSync(path.join(dir, "docker"), "#!/bin/sh\necho 'Error response from daemon: service web-id not found' >&2\nexit 1\n", { mode: 0o755 });
-            const r = spawnSync(process.execPath, ["-e", CONVERGE_SCRIPT], {
-                encoding: "utf8",
-                env: { PATH: `${dir}:${process.env.PATH}`, DOCKER_HOST: `unix://${dir}/docker.sock`, TMPDIR: dir, SERVICE_ID: "web-id", SERVICE_NAME: "web", TIMEOUT: "5s" },
-            });
-            assert.strictEqual(r.status, 1);
+            // As the tests run it (its source) and as a deploy runs it: the step's script, from the
+            // project directory, loading the wait from the installed package (components/dist).
+            for (const [script, cwd] of [[WAIT_SOURCE, dir], [CONVERGE_SCRIPT, PROJECT]]) {
+                const r = spawnSync(process.execPath, ["-e", script], {
+                    encoding: "utf8", cwd,
+                    env: { PATH: `${dir}:${process.env.PATH}`, DOCKER_HOST: `unix://${dir}/docker.sock`, TMPDIR: dir, SERVICE_ID: "web-id", SERVICE_NAME: "web", TIMEOUT: "5s" },
+                });
+                assert.strictEqual(r.stderr,
+                    "dockyard: service web: could not follow its rollout: `docker service inspect web-id` failed: Error response from daemon: service web-id not found\n");
+                assert.strictEqual(r.status, 1);
+            }
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    it("keeps only a loader in the deploy's state, which says in one line where it looked when the package is not installed there", () => {
+        assert.ok(CONVERGE_SCRIPT.length < 400, `${CONVERGE_SCRIPT.length} characters`);
+        assert.strictEqual(require(require.resolve(WAIT_MODULE, { paths: [PROJECT] })).waitForService.toString(), waitForService.toString(),
+            `${WAIT_MODULE} is not the built wait: run \`npm run build\``);
+        const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), "no-project-")));
+        try {
+            const r = spawnSync(process.execPath, ["-e", CONVERGE_SCRIPT], { encoding: "utf8", cwd: dir, env: { PATH: process.env.PATH, SERVICE_ID: "web-id" } });
             assert.strictEqual(r.stderr,
-                "dockyard: service web: could not follow its rollout: `docker service inspect web-id` failed: Error response from daemon: service web-id not found\n");
+                `dockyard: cannot load the convergence wait (@dockyard/components/wait) from ${dir}: Cannot find module '@dockyard/components/wait'; ` +
+                "run the deploy from the project that installs @dockyard/components\n");
+            assert.strictEqual(r.status, 1);
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
         }
@@ -177,7 +202,7 @@ describe("convergence wait", () => {
                 "esac",
             ].join("\n") + "\n", { mode: 0o755 });
             const started = Date.now();
-            const r = spawnSync(process.execPath, ["-e", CONVERGE_SCRIPT], {
+            const r = spawnSync(process.execPath, ["-e", WAIT_SOURCE], {
                 encoding: "utf8",
                 env: { PATH: `${dir}:${process.env.PATH}`, DOCKER_HOST: `unix://${dir}/docker.sock`, TMPDIR: dir, SERVICE_ID: "web-id", SERVICE_NAME: "web", TIMEOUT: "1m" },
             });
@@ -211,7 +236,7 @@ else if (a[0] === "inspect") console.log(JSON.stringify(ids.map((t) => ({ ID: t,
 else process.exit(1);
 `, { mode: 0o755 });
             const waits = [0, 1, 2, 3, 4, 5].map((i) => new Promise<number | null>((resolve) => {
-                const child = spawn(process.execPath, ["-e", CONVERGE_SCRIPT], {
+                const child = spawn(process.execPath, ["-e", WAIT_SOURCE], {
                     stdio: "ignore",
                     env: { PATH: `${dir}:${process.env.PATH}`, DOCKER_HOST: `unix://${dir}/docker.sock`, TMPDIR: dir, SERVICE_ID: `s${i}`, SERVICE_NAME: `s${i}`, TIMEOUT: "1m" },
                 });

@@ -18,6 +18,9 @@
 // the function itself (12 KB) stays out of the state. It uses nothing from outside its own body, so
 // the unit tests can run its source text as it stands.
 
+import { createRequire } from "module";
+import * as path from "path";
+
 /* eslint-disable */
 export function waitForService(): void {
     const { execFileSync } = require("child_process") as typeof import("child_process");
@@ -307,15 +310,36 @@ export function waitForService(): void {
 /** The package entry (`exports` in components/package.json) the wait is loaded from. */
 export const WAIT_MODULE = "@dockyard/components/wait";
 
+/** Why the wait cannot be loaded from a directory, by Node's error code (the loader's and `waitProblem`'s words). */
+const WAIT_UNAVAILABLE: Record<string, string> = {
+    MODULE_NOT_FOUND: "@dockyard/components is not installed there; install it in the project the deploy runs from",
+    ERR_PACKAGE_PATH_NOT_EXPORTED: "the @dockyard/components installed there predates the wait's module; install the version the program uses",
+};
+
 /**
  * `node -e` source that runs `waitForService` from the package installed where the deploy runs
- * (resolved from the project directory, which the command provider runs in), and says so in one
- * line when it cannot be found there.
+ * (resolved from the project directory, which the command provider runs in), and says in one line
+ * why when it cannot.
  */
 export const CONVERGE_SCRIPT =
-    `let wait;try{wait=require(${JSON.stringify(WAIT_MODULE)})}catch(e){process.stderr.write(` +
-    `"dockyard: cannot load the convergence wait (${WAIT_MODULE}) from "+process.cwd()+": "+String(e.message).split("\\n")[0]+` +
-    `"; run the deploy from the project that installs @dockyard/components\\n");process.exit(1)}wait.waitForService()`;
+    `const m=${JSON.stringify(WAIT_MODULE)},why=${JSON.stringify(WAIT_UNAVAILABLE)};let w;try{w=require(m)}catch(e){w=e}` +
+    `if(typeof(w&&w.waitForService)!=="function"){process.stderr.write("dockyard: cannot load the convergence wait ("+m+") from "+process.cwd()+": "+` +
+    `(why[w&&w.code]||String(w&&w.message||"it has no waitForService").split("\\n")[0])+"\\n");process.exit(1)}w.waitForService()`;
+
+/**
+ * Why the wait's module cannot be loaded from `dir` (the project directory), or undefined when it
+ * can: a Service checks this before it touches Swarm, so a deploy that could not watch its rollout
+ * fails at its preview instead.
+ */
+export function waitProblem(dir: string): string | undefined {
+    try {
+        // As `node -e` in `dir` resolves it: from a module there, not from this package (which would find itself).
+        createRequire(path.join(dir, "[dockyard]")).resolve(WAIT_MODULE);
+        return undefined;
+    } catch (e: any) {
+        return `cannot load the convergence wait (${WAIT_MODULE}) from ${dir}: ${WAIT_UNAVAILABLE[e?.code] ?? String(e?.message).split("\n")[0]}`;
+    }
+}
 
 /** What the wait says when a node's drain or loss, not the release, made Swarm roll an update back. */
 export const ROLLOUT_INTERRUPTED = "the rollout was interrupted, not failed";

@@ -3,7 +3,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import type { Config } from "./config";
-import { CONVERGE_SCRIPT } from "./converge";
+import { CONVERGE_SCRIPT, waitProblem } from "./converge";
 import { Image } from "./image";
 import {
     AbsolutePath,
@@ -509,6 +509,9 @@ export class Service extends pulumi.ComponentResource {
         super("dockyard:swarm:Service", name, {}, opts);
         brand(this, "Service");
         rejectIfAny(this, "Service", name, checkService(name, args));
+        // The wait runs from the project directory: a deploy that could not watch its rollout fails here, before Swarm is touched.
+        const unwatchable = waitProblem(process.cwd());
+        if (unwatchable) throw new pulumi.ResourceError(`Service "${name}": ${unwatchable}`, this, true);
 
         const built = Image.isInstance(args.image) ? args.image : undefined;
         const image = built ? built.imageRef : pulumi.output(args.image as pulumi.Input<string>);

@@ -7,6 +7,7 @@ import { mockState, registered, resetRecorder, reveal, setConfig, settle, valueO
 import { stackEnvironment } from "./stacks";
 import { CONTAINER, RULES, Rule, SERVICE, VOLUME, policies, secretLooking } from "../../policy/rules";
 import { PackConfig, PolicyConfigError, packConfig, violationsFrom } from "../../ops/policy";
+import { CONVERGE_SCRIPT } from "../../components/converge";
 
 const DIGEST = "sha256:" + "ab".repeat(32);
 const IMAGE = `registry.example.com/shop/app@${DIGEST}`;
@@ -100,7 +101,7 @@ describe("policy pack rules", () => {
             name: "web-converged",
             props: {
                 create: 'node -e "$DOCKYARD_SCRIPT"',
-                environment: { DOCKYARD_SCRIPT: 'let wait;try{wait=require("@dockyard/components/wait")}catch(e){process.exit(1)}wait.waitForService()', SERVICE_ID: "abc", SERVICE_NAME: "web", TIMEOUT: "5m", SPEC: "0123456789abcdef", API_TOKEN: "x" },
+                environment: { DOCKYARD_SCRIPT: CONVERGE_SCRIPT, SERVICE_ID: "abc", SERVICE_NAME: "web", TIMEOUT: "5m", SPEC: "0123456789abcdef", API_TOKEN: "x" },
                 logging: "stderr",
             },
         };

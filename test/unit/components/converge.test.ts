@@ -5,7 +5,7 @@ import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { CONVERGE_SCRIPT, ROLLOUT_INTERRUPTED, WAIT_MODULE, waitForService } from "../../../components/converge";
+import { CONVERGE_SCRIPT, ROLLOUT_INTERRUPTED, WAIT_MODULE, waitForService, waitProblem } from "../../../components/converge";
 
 /** The wait as its own process, from its source (the package's build may be older than the source under test). */
 const WAIT_SOURCE = `(${waitForService.toString()})()`;
@@ -167,19 +167,39 @@ describe("convergence wait", () => {
         }
     });
 
-    it("keeps only a loader in the deploy's state, which says in one line where it looked when the package is not installed there", () => {
-        assert.ok(CONVERGE_SCRIPT.length < 400, `${CONVERGE_SCRIPT.length} characters`);
+    it("keeps only a loader in the deploy's state, which says in one line why it cannot load the wait, as the Service says before deploying", () => {
+        assert.ok(CONVERGE_SCRIPT.length < 700, `${CONVERGE_SCRIPT.length} characters`);
         assert.strictEqual(require(require.resolve(WAIT_MODULE, { paths: [PROJECT] })).waitForService.toString(), waitForService.toString(),
             `${WAIT_MODULE} is not the built wait: run \`npm run build\``);
-        const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), "no-project-")));
-        try {
-            const r = spawnSync(process.execPath, ["-e", CONVERGE_SCRIPT], { encoding: "utf8", cwd: dir, env: { PATH: process.env.PATH, SERVICE_ID: "web-id" } });
-            assert.strictEqual(r.stderr,
-                `dockyard: cannot load the convergence wait (@dockyard/components/wait) from ${dir}: Cannot find module '@dockyard/components/wait'; ` +
-                "run the deploy from the project that installs @dockyard/components\n");
-            assert.strictEqual(r.status, 1);
-        } finally {
-            fs.rmSync(dir, { recursive: true, force: true });
+        assert.strictEqual(waitProblem(PROJECT), undefined);
+        const pkg = (version: string, exports: object) => JSON.stringify({ name: "@dockyard/components", version, main: "index.js", exports });
+        const projects: Array<[string, Record<string, string>, string]> = [
+            ["nothing installed", {}, "@dockyard/components is not installed there; install it in the project the deploy runs from"],
+            ["an older package, without the wait's entry", {
+                "node_modules/@dockyard/components/package.json": pkg("0.2.0", { ".": "./index.js" }),
+                "node_modules/@dockyard/components/index.js": "",
+            }, "the @dockyard/components installed there predates the wait's module; install the version the program uses"],
+            ["an entry without the wait", {
+                "node_modules/@dockyard/components/package.json": pkg("9.9.9", { ".": "./index.js", "./wait": "./wait.js" }),
+                "node_modules/@dockyard/components/index.js": "",
+                "node_modules/@dockyard/components/wait.js": "exports.other = 1;",
+            }, "it has no waitForService"],
+        ];
+        for (const [what, files, why] of projects) {
+            const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), "no-project-")));
+            try {
+                for (const [file, content] of Object.entries(files)) {
+                    fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
+                    fs.writeFileSync(path.join(dir, file), content);
+                }
+                const r = spawnSync(process.execPath, ["-e", CONVERGE_SCRIPT], { encoding: "utf8", cwd: dir, env: { PATH: process.env.PATH, SERVICE_ID: "web-id" } });
+                assert.strictEqual(r.stderr, `dockyard: cannot load the convergence wait (@dockyard/components/wait) from ${dir}: ${why}\n`, what);
+                assert.strictEqual(r.status, 1, what);
+                // Resolving alone cannot see a module's exports: the Service's own check stops at the first two.
+                assert.strictEqual(waitProblem(dir), why === "it has no waitForService" ? undefined : `cannot load the convergence wait (@dockyard/components/wait) from ${dir}: ${why}`, what);
+            } finally {
+                fs.rmSync(dir, { recursive: true, force: true });
+            }
         }
     });
 

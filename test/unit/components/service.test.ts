@@ -465,6 +465,26 @@ describe("Service", () => {
         ].join("\n"));
         });
 
+        it("refuses to deploy a service whose rollout it could not watch: the wait's module is not installed where the deploy runs", async () => {
+            const dir = tempDir();
+            const cwd = process.cwd();
+            await settle();
+            resetRecorder();
+            process.chdir(dir);
+            let err: Error;
+            try {
+                err = rejection(() => new c.Service("web", { image: "nginx@sha256:abc" }));
+            } finally {
+                process.chdir(cwd);
+            }
+            assert.ok(err instanceof pulumi.ResourceError);
+            assert.strictEqual(err.message,
+                `Service "web": cannot load the convergence wait (@dockyard/components/wait) from ${dir}: @dockyard/components is not installed there; install it in the project the deploy runs from`);
+            assert.strictEqual(await urnOfError(err), "urn:pulumi:unittest::dockyard::dockyard:swarm:Service::web");
+            await settle();
+            assert.deepStrictEqual(registered().map((r) => `${r.type} ${r.name}`), ["dockyard:swarm:Service web"]);
+        });
+
         it("blames the component's name when no serviceName is given and the name is unusable", () => {
             assert.strictEqual(rejection(() => new c.Service("my svc", { image: "i" })).message, problemText("Service", "my svc", [
                 `name: expected 1-63 letters, digits, '_', '.' or '-', starting with a letter or digit, got "my svc"`,

@@ -6,9 +6,12 @@
 // - a rolling update has converged when Swarm reports its update status `completed`;
 // - a new service (or a change that starts no rollout) when every task it wants has been running
 //   for the service's update monitor period, at most 5 seconds, as `docker service create` checks
-//   (for a task with a health check, running means healthy);
-// - it has failed when Swarm pauses or rolls the update back, when tasks keep failing, when no node
-//   can take a task, or when the timeout passes.
+//   (for a task with a health check, running means healthy), and the tasks Swarm is stopping have
+//   stopped; a task that exited 0 counts as done when the restart policy starts no other (a one-shot
+//   task), so `replicas: 0`, a one-shot service and a global service no node is eligible for converge;
+// - it has failed when Swarm pauses or rolls the update back, when tasks keep failing, when a task
+//   failed and the restart policy starts no other, when tasks keep exiting under the policy `any`,
+//   when no node can take a task, or when the timeout passes.
 // On success it prints where the service answers (`{"endpoints": [...]}`, the Service's `endpoints`).
 // On failure it prints, per task, the node it was on, the state and error, exit code, last health-check results and the
 // last lines of the task's log, and exits 1, which fails `pulumi up`.
@@ -250,6 +253,21 @@ export function waitForService(): void {
     // `docker service create` uses when none is set.
     const DOCKER_DEFAULT_MONITOR_MS = 5000;
     const STABLE_MS = Math.min(first.Spec?.UpdateConfig?.Monitor / 1e6 || DOCKER_DEFAULT_MONITOR_MS, DOCKER_DEFAULT_MONITOR_MS);
+    const EMPTY_GLOBAL_MS = 2000;
+    // What the restart policy does with a task that ended: `none` leaves every ended task ended,
+    // `on-failure` one that exited 0, and a limit of attempts ends the retries of a slot.
+    const restart = first.Spec?.TaskTemplate?.RestartPolicy ?? {};
+    const condition: string = restart.Condition ?? "any";
+    const attempts: number = restart.MaxAttempts ?? 0;
+    // Whether a node is ready, asked at most every few seconds (many waits may ask about one node).
+    const readiness = new Map<string, { ready: boolean; at: number }>();
+    const nodeReady = (nodeId: string): boolean => {
+        const known = readiness.get(nodeId);
+        if (known && Date.now() - known.at < 3000) return known.ready;
+        const ready = nodeOf(nodeId)?.state === "ready";
+        readiness.set(nodeId, { ready, at: Date.now() });
+        return ready;
+    };
     let stable = { ids: "", since: 0 };
     let pendingSince = 0;
     for (;;) {
@@ -261,6 +279,17 @@ export function waitForService(): void {
         const running = wanted.filter((t) => t.Status?.State === "running");
         const update = svc.UpdateStatus && svc.UpdateStatus.StartedAt !== stale ? svc.UpdateStatus : undefined;
         const replicas: number | undefined = svc.Spec?.Mode?.Replicated?.Replicas;
+        // A task's place: its slot (replicated) or its node (global). The latest task of each place
+        // says how that place ended: a task that completed (exit 0) stays done unless the policy is
+        // `any`; a failed one stays failed when the policy starts no other.
+        const placeOf = (t: any) => (replicas === undefined ? `node ${t.NodeID}` : `slot ${t.Slot}`);
+        const created = (t: any) => Date.parse(t.CreatedAt ?? t.UpdatedAt);
+        const latest = new Map<string, any>();
+        for (const t of [...current].sort((a, b) => created(a) - created(b))) latest.set(placeOf(t), t);
+        const ended = [...latest.values()].filter((t) => t.DesiredState !== "running");
+        const done = ended.filter((t) => t.Status?.State === "complete" && condition !== "any");
+        const given = (t: any) => condition === "none" || (attempts > 0 && failed.filter((f) => placeOf(f) === placeOf(t)).length >= attempts);
+        const finished = ended.filter((t) => failed.includes(t) && given(t));
 
         if (update && update.State !== "updating" && update.State !== "completed") {
             interruption(update);
@@ -274,14 +303,31 @@ export function waitForService(): void {
             // (A task stopped for failing its health check may have exited 0 and carry no error.)
             const newer = all.filter((t) => specOf(t.Spec) !== template && t.Status?.State !== "running")
                 .sort((a, b) => Date.parse(b.CreatedAt) - Date.parse(a.CreatedAt));
-            fail(`${what[update.State] ?? `update ${update.State}`}${update.Message ? ` (${update.Message})` : ""}`, newer.length ? newer : failed);
+            // Swarm counts a task that exits 0 during the rollout as a failure too: a one-shot task under another policy.
+            const exited = newer.some((t) => t.Status?.State === "complete") && condition !== "none"
+                ? "; the new tasks exited with code 0 during the rollout, which Swarm counts as a failure: for a one-shot service set the restart condition to none" : "";
+            fail(`${what[update.State] ?? `update ${update.State}`}${update.Message ? ` (${update.Message})` : ""}${exited}`, newer.length ? newer : failed);
         }
-        // Replicated: as many running tasks as replicas. Global: every task it wants, running.
-        const allRunning = replicas === undefined ? wanted.length > 0 && running.length === wanted.length : running.length >= replicas;
+        // (During a rollout, Swarm's own update monitor judges the new tasks.)
+        if (finished.length && update?.State !== "updating") {
+            const policy = condition === "none" ? "its restart condition is none" : `its restart policy allows ${attempts} ${attempts === 1 ? "attempt" : "attempts"}`;
+            fail(`${finished.length} ${finished.length === 1 ? "task" : "tasks"} failed and Swarm starts no other (${policy})`, finished);
+        }
+        // Tasks Swarm is stopping (a scale-down, a node no longer eligible) on nodes that can stop them.
+        const stopping = all.filter((t) => t.DesiredState !== "running" && t.Status?.State === "running");
+        const lingering = stopping.filter((t) => nodeReady(t.NodeID));
+        // Replicated: as many tasks running or done as replicas (0 included). Global: every task it
+        // wants, running; none at all when no node is eligible.
+        const settled = running.length + done.length;
+        const allRunning = lingering.length === 0 && (replicas === undefined ? running.length === wanted.length : settled >= replicas && running.length <= replicas);
         if (allRunning && update?.State === "completed") converged(svc, running);
-        const ids = allRunning && !update ? running.map((t) => t.ID).sort().join(",") : "";
+        // Without a rollout: the same tasks for the monitor period while any runs (one that crashes at
+        // once is running for an instant), none for a moment when a global service has no task (the
+        // orchestrator places them just after a change), at once when everything wanted is done.
+        const window = running.length ? STABLE_MS : replicas === undefined ? EMPTY_GLOBAL_MS : 0;
+        const ids = allRunning && !update ? `settled:${[...running, ...done].map((t) => t.ID).sort().join(",")}` : "";
         if (ids !== stable.ids) stable = { ids, since: Date.now() };
-        if (ids && Date.now() - stable.since >= STABLE_MS) converged(svc, running);
+        if (ids && Date.now() - stable.since >= window) converged(svc, running);
 
         // No node can take a task: that will not change by waiting (a constraint, a busy host port).
         const stuck = wanted.filter((t) => t.Status?.State === "pending" && /no suitable node/.test(t.Status?.Err ?? ""));
@@ -293,6 +339,11 @@ export function waitForService(): void {
         if (!update && failed.length >= 3) {
             fail(`${failed.length} tasks failed${running.length ? `; ${running.length} of ${replicas ?? wanted.length} running` : " and none is running"}`, failed);
         }
+        // Tasks that exit 0 under the policy `any` are started again and again: a one-shot task.
+        const completed = current.filter((t) => t.Status?.State === "complete");
+        if (!update && condition === "any" && completed.length >= 3 && settled < (replicas ?? wanted.length)) {
+            fail(`its tasks keep exiting (${completed.length} exited with code 0) and its restart condition any starts them again; for a one-shot task set the restart condition to none`, completed);
+        }
         if (Date.now() - started > timeout) {
             const waiting = wanted.filter((t) => t.Status?.State !== "running");
             // A node that is down holding tasks of the service, new ones to start or old ones to stop
@@ -300,6 +351,7 @@ export function waitForService(): void {
             const unsettled = all.filter((t) => !["shutdown", "failed", "rejected", "complete", "orphaned", "remove"].includes(t.Status?.State));
             const lost = [...new Set([...new Set(unsettled.map((t) => t.NodeID))].map(nodeOf).filter((n) => n && n.state !== "ready").map((n) => `${n!.host} is ${n!.state}`))];
             fail(`not converged after ${env.TIMEOUT}: ${running.length} of ${replicas ?? wanted.length} tasks running${update ? `, update ${update.State}` : ""}` +
+                (lingering.length ? `, ${lingering.length} still stopping` : "") +
                 (lost.length ? `; node ${lost.join(", node ")} and holds tasks Swarm is waiting for (bring it back, or \`docker node rm\` it)` : ""),
                 failed.length ? failed : waiting);
         }

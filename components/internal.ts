@@ -147,6 +147,18 @@ function knownKeys(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
     return s?.def?.type === "object" ? Object.keys(s.def.shape) : [];
 }
 
+/**
+ * What to say about an unknown key that names a setting Dockyard has in another form, by the key
+ * and a key of the object it was found in (so `mode` in a service, not in a port).
+ */
+const UNKNOWN_KEY_NOTES: ReadonlyArray<{ key: string; besides: string; note: string }> = [
+    {
+        key: "mode", besides: "global",
+        note: "a service is replicated (`replicas: N`) or `global: true`; Swarm jobs (replicated-job, global-job) are not supported, " +
+            "as the Docker provider cannot create them: for a one-shot task use `restart: { condition: none }`, which Dockyard waits for until its tasks exit 0",
+    },
+];
+
 /** One line per zod issue: `path: expected ..., got <value>`; unknown keys get a "did you mean". */
 export function issueTexts(schema: z.ZodType, issues: readonly z.core.$ZodIssue[], raw: unknown): string[] {
     return issues.flatMap((issue) => {
@@ -155,6 +167,8 @@ export function issueTexts(schema: z.ZodType, issues: readonly z.core.$ZodIssue[
             const accepted = knownKeys(schema, issue.path);
             return issue.keys.map((key) => {
                 const near = accepted.filter((k) => distance(k, key) <= 2);
+                const note = UNKNOWN_KEY_NOTES.find((n) => n.key === key && accepted.includes(n.besides));
+                if (note) return `${where ? `${where}.` : ""}${key}: unknown key; ${note.note}`;
                 const hint = near.length ? `did you mean ${show(near[0])}? ` : "";
                 return `${where ? `${where}.` : ""}${key}: unknown key; ${hint}accepted keys are ${accepted.join(", ")}`;
             });

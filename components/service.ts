@@ -236,9 +236,12 @@ export const ServiceSettingsShape = {
     preferences: z.array(Preference).optional(),
     /** Service labels; Dockyard's ownership labels are always added. @default none */
     labels: Labels.optional(),
-    /** @default parallelism 1, delay "5s", monitor "30s", start-first, roll back on failure */
+    /**
+     * @default parallelism 1, delay "5s", monitor "30s", start-first, roll back on failure; a one-shot
+     * service (`restart.condition` none) continues on failure, and Dockyard's wait judges its tasks
+     */
     update: RolloutPolicySchema.optional(),
-    /** @default parallelism 1, delay "5s", monitor "30s", start-first, pause on failure */
+    /** @default parallelism 1, delay "5s", monitor "30s", start-first, pause on failure (continue for a one-shot service) */
     rollback: RolloutPolicySchema.optional(),
     /**
      * How long `pulumi up` waits for Swarm to report the service converged (its rolling update
@@ -330,6 +333,13 @@ const DEFAULT_UPDATE = {
     failureAction: FailureAction.Rollback,
 } as const;
 const DEFAULT_ROLLBACK = { ...DEFAULT_UPDATE, failureAction: FailureAction.Pause } as const;
+// Swarm counts a task that exits during a rollout as a failure, even with code 0, so it would roll
+// every update of a one-shot service back: its rollouts continue, and the wait judges its tasks
+// (done when they exit 0, failed when one fails).
+const ONE_SHOT_UPDATE = { ...DEFAULT_UPDATE, failureAction: FailureAction.Continue } as const;
+const ONE_SHOT_ROLLBACK = { ...DEFAULT_ROLLBACK, failureAction: FailureAction.Continue } as const;
+/** Whether Swarm leaves every ended task ended: a one-shot service. */
+const isOneShot = (s: { restart?: { condition?: RestartCondition } }) => s.restart?.condition === RestartCondition.None;
 const DEFAULT_CONVERGE_TIMEOUT = "5m";
 const DEFAULT_HEALTH = { interval: "10s", timeout: "5s", retries: 3, startPeriod: "10s" } as const;
 const DEFAULT_RESTART = { condition: RestartCondition.OnFailure, delay: "5s", maxAttempts: 0, window: "0s" } as const;
@@ -385,6 +395,13 @@ function settingsConflicts(p: Problems, s: Settings): void {
             p.conflict(`ports[${i}].mode: endpointMode "dnsrr" cannot publish through the ingress routing mesh; set mode "host" on every port`);
         }
     });
+    for (const key of ["update", "rollback"] as const) {
+        const action = s[key]?.failureAction;
+        if (isOneShot(s) && action !== undefined && action !== FailureAction.Continue) {
+            p.conflict(`${key}.failureAction: ${JSON.stringify(action)} cannot judge a one-shot service (restart.condition "none"): Swarm counts a task that exits during a rollout as failed, even with code 0; ` +
+                'leave it unset or set "continue", and Dockyard waits until the tasks exit 0');
+        }
+    }
     if (s.rollback?.failureAction === FailureAction.Rollback) {
         p.conflict('rollback.failureAction: a failed rollback cannot itself be rolled back; use "pause" or "continue"');
     }
@@ -578,8 +595,8 @@ export class Service extends pulumi.ComponentResource {
                     publishMode: port.mode ?? PublishMode.Ingress,
                 })),
             },
-            updateConfig: rollout(args.update, DEFAULT_UPDATE),
-            rollbackConfig: rollout(args.rollback, DEFAULT_ROLLBACK),
+            updateConfig: rollout(args.update, isOneShot(args) ? ONE_SHOT_UPDATE : DEFAULT_UPDATE),
+            rollbackConfig: rollout(args.rollback, isOneShot(args) ? ONE_SHOT_ROLLBACK : DEFAULT_ROLLBACK),
         };
         // With a placement set, the provider reads back the platforms Swarm resolved from the image's
         // manifest; they are Swarm's to keep, not a change to undo on the next deploy.

@@ -281,3 +281,71 @@ else process.exit(1);
         }
     });
 });
+
+describe("convergence wait: every shape Swarm accepts", () => {
+    const template = (restart?: object) => ({ ContainerSpec: { Image: "app:1" }, ...(restart ? { RestartPolicy: restart } : {}) });
+    const at = new Date(Date.now() - 60_000).toISOString();
+    const task = (id: string, spec: object, place: { Slot?: number; NodeID?: string }, DesiredState: string, Status: object) =>
+        ({ ID: id, ServiceID: "web-id", NodeID: "n1", ...place, Spec: spec, DesiredState, Status, CreatedAt: at, UpdatedAt: at });
+    const node = (id: string, state: string) => ({ [`node inspect --format {{.Description.Hostname}} {{.Status.State}} {{.Spec.Availability}} ${id}`]: `host-${id} ${state} active\n` });
+    /** A fake engine: the service (replicated with `replicas`, or global) and its tasks. */
+    const engine = (mode: object, spec: object, tasks: any[], extra: Record<string, unknown> = {}) => ({
+        "service inspect web-id": [{ ID: "web-id", UpdatedAt: at, Spec: { Mode: mode, TaskTemplate: spec, UpdateConfig: { Monitor: 1e9 } } }],
+        "service ps -q --no-trunc web-id": tasks.map((t) => t.ID).join("\n"),
+        ...(tasks.length ? { [`inspect --type task ${tasks.map((t) => t.ID).join(" ")}`]: tasks } : {}),
+        ...extra,
+    });
+    const running = { State: "running" };
+    const exited0 = { State: "complete", ContainerStatus: { ExitCode: 0 } };
+    const exited3 = { State: "failed", Err: "task: non-zero exit (3)", ContainerStatus: { ExitCode: 3 } };
+    const none = template({ Condition: "none" });
+    const rows: Array<{ shape: string; answers: Record<string, unknown>; status: number; stderr?: string; within: [number, number]; timeout?: string }> = [
+        { shape: "replicas: 0, no task", answers: engine({ Replicated: { Replicas: 0 } }, template(), []), status: 0, within: [0, 1.5] },
+        { shape: "scaled to 0, a task still stopping on a ready node", status: 1, within: [1, 3],
+            answers: engine({ Replicated: { Replicas: 0 } }, template(), [task("t1", template(), { Slot: 1 }, "shutdown", running)], node("n1", "ready")),
+            stderr: "dockyard: service web did not converge: not converged after 1s: 0 of 0 tasks running, 1 still stopping" },
+        { shape: "scaled to 0, the last task on a node that is down", status: 0, within: [0, 1.5],
+            answers: engine({ Replicated: { Replicas: 0 } }, template(), [task("t1", template(), { Slot: 1 }, "shutdown", running)], node("n1", "down")) },
+        { shape: "scaled 3 to 1 before Swarm stopped the other two", status: 1, within: [1, 3],
+            answers: engine({ Replicated: { Replicas: 1 } }, template(), [1, 2, 3].map((i) => task(`t${i}`, template(), { Slot: i }, "running", running))),
+            stderr: "dockyard: service web did not converge: not converged after 1s: 3 of 1 tasks running" },
+        { shape: "global, no node eligible (no task)", answers: engine({ Global: {} }, template(), []), status: 0, within: [2, 3.5], timeout: "10s" },
+        { shape: "global, two nodes running", status: 0, within: [1, 2.5],
+            answers: engine({ Global: {} }, template(), [task("t1", template(), { NodeID: "n1" }, "running", running), task("t2", template(), { NodeID: "n2" }, "running", running)]) },
+        { shape: "restart none, every task exited 0", status: 0, within: [0, 1.5],
+            answers: engine({ Replicated: { Replicas: 2 } }, none, [task("t1", none, { Slot: 1 }, "shutdown", exited0), task("t2", none, { Slot: 2 }, "shutdown", exited0)]) },
+        { shape: "restart on-failure, the task exited 0", status: 0, within: [0, 1.5],
+            answers: engine({ Replicated: { Replicas: 1 } }, template({ Condition: "on-failure" }), [task("t1", template({ Condition: "on-failure" }), { Slot: 1 }, "shutdown", exited0)]) },
+        { shape: "restart none, a task failed", status: 1, within: [0, 1.5],
+            answers: engine({ Replicated: { Replicas: 2 } }, none, [task("t1", none, { Slot: 1 }, "shutdown", exited0), task("t2", none, { Slot: 2 }, "shutdown", exited3)]),
+            stderr: "dockyard: service web did not converge: 1 task failed and Swarm starts no other (its restart condition is none)" },
+        { shape: "restart on-failure with 2 attempts, both failed", status: 1, within: [0, 1.5],
+            answers: engine({ Replicated: { Replicas: 1 } }, template({ Condition: "on-failure", MaxAttempts: 2 }), ["t1", "t2"].map((id) => task(id, template({ Condition: "on-failure", MaxAttempts: 2 }), { Slot: 1 }, "shutdown", exited3))),
+            stderr: "dockyard: service web did not converge: 1 task failed and Swarm starts no other (its restart policy allows 2 attempts)" },
+        { shape: "an update of tasks that exit 0 under restart on-failure, which Swarm rolled back", status: 1, within: [0, 1.5],
+            answers: {
+                ...engine({ Replicated: { Replicas: 1 } }, template({ Condition: "on-failure" }), [
+                    task("t1", template({ Condition: "on-failure" }), { Slot: 1 }, "shutdown", exited0),
+                    task("t2", { ContainerSpec: { Image: "app:2" }, RestartPolicy: { Condition: "on-failure" } }, { Slot: 1 }, "shutdown", exited0),
+                ]),
+                "service inspect web-id": [{ ID: "web-id", UpdatedAt: at, UpdateStatus: { State: "rollback_completed", StartedAt: at, Message: "rollback completed" },
+                    Spec: { Mode: { Replicated: { Replicas: 1 } }, TaskTemplate: template({ Condition: "on-failure" }) } }],
+            },
+            stderr: "dockyard: service web did not converge: Swarm rolled the update back (rollback completed); the new tasks exited with code 0 during the rollout, which Swarm counts as a failure: for a one-shot service set the restart condition to none" },
+        { shape: "restart any, tasks that keep exiting 0", status: 1, within: [0, 1.5],
+            answers: engine({ Replicated: { Replicas: 1 } }, template(), ["t1", "t2", "t3"].map((id) => task(id, template(), { Slot: 1 }, "shutdown", exited0))),
+            stderr: "dockyard: service web did not converge: its tasks keep exiting (3 exited with code 0) and its restart condition any starts them again; for a one-shot task set the restart condition to none" },
+    ];
+    for (const row of rows) {
+        it(`${row.shape}: ${row.status === 0 ? "converges" : "fails"} within ${row.within[0]}-${row.within[1]} s`, function () {
+            this.timeout(20_000);
+            const started = Date.now();
+            const r = runAgainst(row.answers, row.timeout ?? "1s");
+            const seconds = (Date.now() - started) / 1000;
+            assert.strictEqual(r.status, row.status, r.stderr);
+            if (row.stderr) assert.strictEqual(r.stderr.split("\n")[0], row.stderr);
+            else assert.strictEqual(r.stderr, "");
+            assert.ok(seconds >= row.within[0] && seconds <= row.within[1], `took ${seconds} s`);
+        });
+    }
+});

@@ -296,6 +296,21 @@ describe("Service", () => {
         });
     });
 
+    describe("one-shot services (restart condition none)", () => {
+        it("continues their rollouts on failure, which Swarm would count their tasks' exit as, and keeps every other default", async () => {
+            const { spec } = await build("migrate", { image: "i", restart: { condition: c.RestartCondition.None } });
+            assert.deepStrictEqual(spec.updateConfig, { ...UPDATE_DEFAULTS, failureAction: "continue" });
+            assert.deepStrictEqual(spec.rollbackConfig, { ...ROLLBACK_DEFAULTS, failureAction: "continue" });
+            assert.deepStrictEqual(spec.taskSpec.restartPolicy, { ...RESTART_DEFAULTS, condition: "none" });
+            // Any other restart condition keeps the defaults.
+            for (const condition of [c.RestartCondition.OnFailure, c.RestartCondition.Any]) {
+                const other = await build(`web-${condition}`, { image: "i", restart: { condition } });
+                assert.deepStrictEqual(other.spec.updateConfig, UPDATE_DEFAULTS);
+                assert.deepStrictEqual(other.spec.rollbackConfig, ROLLBACK_DEFAULTS);
+            }
+        });
+    });
+
     describe("images and registries", () => {
         it("runs an Image by digest, after its build and prune, with its registry's pull credentials as a secret", async () => {
             const registry = new c.Registry("reg", { kind: c.RegistryKind.External, server: "127.0.0.1:5000", username: "u", password: "pw" });
@@ -388,6 +403,12 @@ describe("Service", () => {
                 ['endpointMode: expected one of "vip", "dnsrr", got "rr"']],
             ["a rollback that rolls back", () => ({ image: "i", rollback: { failureAction: c.FailureAction.Rollback } }),
                 ['rollback.failureAction: a failed rollback cannot itself be rolled back; use "pause" or "continue"']],
+            ["a one-shot service whose rollouts would roll back or pause when its tasks exit",
+                () => ({ image: "i", restart: { condition: c.RestartCondition.None }, update: { failureAction: c.FailureAction.Rollback }, rollback: { failureAction: c.FailureAction.Pause } }),
+                [
+                    'update.failureAction: "rollback" cannot judge a one-shot service (restart.condition "none"): Swarm counts a task that exits during a rollout as failed, even with code 0; leave it unset or set "continue", and Dockyard waits until the tasks exit 0',
+                    'rollback.failureAction: "pause" cannot judge a one-shot service (restart.condition "none"): Swarm counts a task that exits during a rollout as failed, even with code 0; leave it unset or set "continue", and Dockyard waits until the tasks exit 0',
+                ]],
             ["bad rollout values", () => ({ image: "i", update: { parallelism: 1.5, delay: "soon", monitor: "30", maxFailureRatio: 2, order: "random" as any, failureAction: "retry" as any } }),
                 [
                     "update.parallelism: expected a whole number, 0 or more, got 1.5",

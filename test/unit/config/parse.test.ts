@@ -75,6 +75,10 @@ describe("parseEnvironment", () => {
         ["a misspelt key", (r) => (r.services.api.replcas = 2), [
             'services.api.replcas: unknown key; did you mean "replicas"? accepted keys are replicas, global, command, args, ports, endpointMode, healthCheck, restart, limits, reservations, constraints, preferences, labels, update, rollback, convergeTimeout, user, readOnlyRootFilesystem, allowDockerSocket, image, env, networks, mounts, secrets, configs',
         ]],
+        ["a Swarm job mode, which Dockyard cannot create", (r) => (r.services.api.mode = "replicated-job"), [
+            "services.api.mode: unknown key; a service is replicated (`replicas: N`) or `global: true`; Swarm jobs (replicated-job, global-job) are not supported, " +
+                "as the Docker provider cannot create them: for a one-shot task use `restart: { condition: none }`, which Dockyard waits for until its tasks exit 0",
+        ]],
         ["an unknown top-level key", (r) => (r.servces = {}), [
             'servces: unknown key; did you mean "services"? accepted keys are prefix, production, registry, networks, volumes, secrets, configs, images, defaults, nodes, services, backupBeforeDeploy, backupDir, policy',
         ]],

@@ -320,12 +320,15 @@ export function waitForService(): void {
         // wants, running; none at all when no node is eligible.
         const settled = running.length + done.length;
         const allRunning = lingering.length === 0 && (replicas === undefined ? running.length === wanted.length : settled >= replicas && running.length <= replicas);
-        if (allRunning && update?.State === "completed") converged(svc, running);
+        // A completed rollout has watched its new tasks for its monitor period; one with a shorter
+        // period (a one-shot service's is 0) has not, and is watched here as a change without one.
+        const monitored = (svc.Spec?.UpdateConfig?.Monitor ?? 0) / 1e6 >= STABLE_MS;
+        if (allRunning && update?.State === "completed" && (monitored || !running.length)) converged(svc, running);
         // Without a rollout: the same tasks for the monitor period while any runs (one that crashes at
         // once is running for an instant), none for a moment when a global service has no task (the
         // orchestrator places them just after a change), at once when everything wanted is done.
         const window = running.length ? STABLE_MS : replicas === undefined ? EMPTY_GLOBAL_MS : 0;
-        const ids = allRunning && !update ? `settled:${[...running, ...done].map((t) => t.ID).sort().join(",")}` : "";
+        const ids = allRunning && (!update || update.State === "completed") ? `settled:${[...running, ...done].map((t) => t.ID).sort().join(",")}` : "";
         if (ids !== stable.ids) stable = { ids, since: Date.now() };
         if (ids && Date.now() - stable.since >= window) converged(svc, running);
 

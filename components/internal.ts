@@ -155,7 +155,7 @@ const UNKNOWN_KEY_NOTES: ReadonlyArray<{ key: string; besides: string; note: str
     {
         key: "mode", besides: "global",
         note: "a service is replicated (`replicas: N`) or `global: true`; Swarm jobs (replicated-job, global-job) are not supported, " +
-            "as the Docker provider cannot create them: for a one-shot task use `restart: { condition: none }`, which Dockyard waits for until its tasks exit 0",
+            "as the Docker provider cannot create them: for a one-shot task use `restart: { condition: none }`, with which Dockyard takes a task that exited 0 as done",
     },
 ];
 

@@ -238,10 +238,11 @@ export const ServiceSettingsShape = {
     labels: Labels.optional(),
     /**
      * @default parallelism 1, delay "5s", monitor "30s", start-first, roll back on failure; a one-shot
-     * service (`restart.condition` none) continues on failure, and Dockyard's wait judges its tasks
+     * service (`restart.condition` none) has monitor "0s" and continues on failure, and Dockyard's
+     * wait judges its tasks
      */
     update: RolloutPolicySchema.optional(),
-    /** @default parallelism 1, delay "5s", monitor "30s", start-first, pause on failure (continue for a one-shot service) */
+    /** @default parallelism 1, delay "5s", monitor "30s", start-first, pause on failure (monitor "0s", continue for a one-shot service) */
     rollback: RolloutPolicySchema.optional(),
     /**
      * How long `pulumi up` waits for Swarm to report the service converged (its rolling update
@@ -334,10 +335,11 @@ const DEFAULT_UPDATE = {
 } as const;
 const DEFAULT_ROLLBACK = { ...DEFAULT_UPDATE, failureAction: FailureAction.Pause } as const;
 // Swarm counts a task that exits during a rollout as a failure, even with code 0, so it would roll
-// every update of a one-shot service back: its rollouts continue, and the wait judges its tasks
-// (done when they exit 0, failed when one fails).
-const ONE_SHOT_UPDATE = { ...DEFAULT_UPDATE, failureAction: FailureAction.Continue } as const;
-const ONE_SHOT_ROLLBACK = { ...DEFAULT_ROLLBACK, failureAction: FailureAction.Continue } as const;
+// every update of a one-shot service back: its rollouts continue without a monitor period (which
+// would only count exits as failures), and the wait judges its tasks (done when they exit 0,
+// failed when one fails).
+const ONE_SHOT_UPDATE = { ...DEFAULT_UPDATE, monitor: "0s", failureAction: FailureAction.Continue } as const;
+const ONE_SHOT_ROLLBACK = { ...DEFAULT_ROLLBACK, monitor: "0s", failureAction: FailureAction.Continue } as const;
 /** Whether Swarm leaves every ended task ended: a one-shot service. */
 const isOneShot = (s: { restart?: { condition?: RestartCondition } }) => s.restart?.condition === RestartCondition.None;
 const DEFAULT_CONVERGE_TIMEOUT = "5m";
@@ -399,7 +401,7 @@ function settingsConflicts(p: Problems, s: Settings): void {
         const action = s[key]?.failureAction;
         if (isOneShot(s) && action !== undefined && action !== FailureAction.Continue) {
             p.conflict(`${key}.failureAction: ${JSON.stringify(action)} cannot judge a one-shot service (restart.condition "none"): Swarm counts a task that exits during a rollout as failed, even with code 0; ` +
-                'leave it unset or set "continue", and Dockyard waits until the tasks exit 0');
+                'leave it unset or set "continue", and Dockyard\'s wait judges the tasks (a task that exited 0 is done)');
         }
     }
     if (s.rollback?.failureAction === FailureAction.Rollback) {

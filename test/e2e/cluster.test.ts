@@ -252,4 +252,29 @@ describe("e2e: a three-node Swarm (scripts/cluster.sh)", function () {
         assert.strictEqual(after.length, 1);
         assert.notDeepStrictEqual(after, before);
     });
+    it("deploys a worker kept at replicas: 0 and a global service placed by zone in normal time, records them succeeded, and rolls back", () => {
+        const sleeper = { image: "app", command: ["sleep", "3600"] };
+        editEnvironment(box, (env) => {
+            env.services.idle = { ...sleeper, replicas: 0 };
+            env.services.agent = { ...sleeper, global: true, constraints: ["node.labels.zone==b"] };
+        });
+        const latest = () => box.dockyard(["releases", "it"]).stdout.trim().split("\n").filter((l) => /^\d/.test(l)).pop() ?? "";
+        const first = deploy();
+        assert.strictEqual(first.code, 0, first.stdout + first.stderr);
+        assert.ok(first.seconds < 180, `the deploy took ${first.seconds} s`);
+        assert.match(latest(), /^\d+ +\S+ \S+ +succeeded deploy /);
+        const release = latest().split(" ")[0];
+        assert.deepStrictEqual(tasks("agent").map((t) => `${t.node} ${t.state}`), ["worker1 running"]);
+        assert.deepStrictEqual(tasks("idle"), []);
+        // Widened to two zones: two nodes run it.
+        editEnvironment(box, (env) => (env.services.agent.constraints = ["node.labels.zone!=a"]));
+        const second = deploy();
+        assert.strictEqual(second.code, 0, second.stdout + second.stderr);
+        assert.deepStrictEqual(tasks("agent").map((t) => t.node).sort(), ["worker1", "worker2"]);
+        const back = box.dockyard(["rollback", "it", "--yes"]);
+        assert.strictEqual(back.code, 0, back.stdout + back.stderr);
+        assert.ok(back.stdout.includes(`dockyard: rolling it back to release ${release}`), back.stdout);
+        assert.match(latest(), /^\d+ +\S+ \S+ +succeeded rollback /);
+        assert.deepStrictEqual(tasks("agent").map((t) => `${t.node} ${t.state}`), ["worker1 running"]);
+    });
 });

@@ -2,44 +2,21 @@
 // does not converge fails the update with the reason, from the engine: task state and error, exit
 // code, health-check output, log lines, the constraint no node satisfies.
 import * as assert from "assert";
-import { Sandbox, eventually, pluginMissing, requireOrSkip, sandbox, sh, swarmMissing } from "../integration/prereqs";
+import { ServiceProject, eventually, pluginMissing, requireOrSkip, serviceProject, sh, swarmMissing } from "../integration/prereqs";
 
-const PROGRAM = `const pulumi = require("@pulumi/pulumi");
-const dy = require("@dockyard/components");
-const cfg = new pulumi.Config();
-new dy.Service(cfg.require("name"), { image: "dockyard/busybox:1.35.0", convergeTimeout: "90s", ...cfg.requireObject("service") });
-`;
-const FILES = {
-    "Pulumi.yaml": "name: converge\nruntime: nodejs\n",
-    "package.json": JSON.stringify({ name: "converge", main: "index.js" }),
-    "index.js": PROGRAM,
-};
 const sleeper = { command: ["sleep", "3600"], restart: { delay: "1s" } };
 const fastRollout = { monitor: "15s", delay: "0s", order: "start-first" };
 
 describe("e2e: convergence by Swarm's own word, and why it failed", function () {
     this.timeout(20 * 60_000);
-    let box: Sandbox;
+    let project: ServiceProject;
     before(function () {
         requireOrSkip(this, swarmMissing(), pluginMissing("docker"), pluginMissing("command"));
-        box = sandbox(FILES, "unused");
+        project = serviceProject();
     });
-    after(() => box?.cleanup());
-
-    /** Deploy `service` as stack `name`; returns pulumi's exit code and its whole output. */
-    function up(name: string, service: object) {
-        box.env.PULUMI_STACK = name;
-        box.pulumi(["stack", "select", "--create", name]);
-        box.pulumi(["config", "set", "name", name]);
-        box.pulumi(["config", "set", "service", JSON.stringify(service)]);
-        const r = box.pulumi(["up", "--yes", "--skip-preview"], { allowFailure: true });
-        return { code: r.code, out: `${r.stdout}\n${r.stderr}` };
-    }
-    function destroy(name: string) {
-        box.env.PULUMI_STACK = name;
-        box.pulumi(["destroy", "--yes", "--skip-preview"], { allowFailure: true });
-        box.pulumi(["stack", "rm", "--yes", "--force", name], { allowFailure: true });
-    }
+    after(() => project?.cleanup());
+    const up = (name: string, service: object) => project.up(name, service);
+    const destroy = (name: string) => project.destroy(name);
 
     it("a first deploy whose health check never passes fails, naming the health check and its last output; the service stays for inspection", () => {
         const name = "cv-unhealthy";

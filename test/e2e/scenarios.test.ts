@@ -139,4 +139,27 @@ describe("e2e: scenarios on the real engines", function () {
         await eventually("v3 to serve", () => versionInside(prefix) === "dockyard sample app version=v3");
         assert.strictEqual(box.pulumi(["preview", "--expect-no-changes"], { allowFailure: true }).code, 0);
     });
+    it("8. a stack with a worker kept at replicas: 0 and a global service no node is eligible for deploys in normal time, is recorded succeeded, and rolls back", () => {
+        const sleeper = { image: "dockyard/busybox:1.35.0", command: ["sleep", "3600"] };
+        editEnvironment(box, (env) => {
+            env.services.idle = { ...sleeper, replicas: 0 };
+            env.services.agent = { ...sleeper, global: true, constraints: ["node.labels.dockyard-shape==nowhere"] };
+        });
+        const latest = () => cli(box, ["releases", "it"]).stdout.trim().split("\n").filter((l) => /^\d/.test(l)).pop() ?? "";
+        const started = Date.now();
+        const first = cli(box, ["deploy", "it"]);
+        assert.strictEqual(first.code, 0, first.stdout + first.stderr);
+        assert.ok(Date.now() - started < 120_000, `the deploy took ${(Date.now() - started) / 1000} s`);
+        assert.match(latest(), /^\d+ +\S+ \S+ +succeeded deploy /);
+        const release = latest().split(" ")[0];
+        editEnvironment(box, (env) => (env.services.idle.env = { REV: "2" }));
+        const second = cli(box, ["deploy", "it"]);
+        assert.strictEqual(second.code, 0, second.stdout + second.stderr);
+        const back = cli(box, ["rollback", "it", "--yes"]);
+        assert.strictEqual(back.code, 0, back.stdout + back.stderr);
+        assert.ok(back.stdout.includes(`dockyard: rolling it back to release ${release}`), back.stdout);
+        assert.match(latest(), /^\d+ +\S+ \S+ +succeeded rollback /);
+        assert.doesNotMatch(sh("docker", ["service", "inspect", "--format", "{{json .Spec.TaskTemplate.ContainerSpec.Env}}", `${prefix}-idle`]), /REV=2/);
+        assert.strictEqual(sh("docker", ["service", "ps", "-q", "--filter", "desired-state=running", `${prefix}-idle`, `${prefix}-agent`]).trim(), "");
+    });
 });

@@ -362,3 +362,47 @@ export function editEnvironment(box: Sandbox, change: (env: any) => void): void 
     change(doc.config["dockyard:environment"]);
     fs.writeFileSync(stackFile(box), yaml.dump(doc));
 }
+
+/** A project whose program is one Dockyard Service, its name and arguments set per stack. */
+export interface ServiceProject {
+    readonly box: Sandbox;
+    /** Deploy `service` (Service arguments, busybox by default) as stack and service `name`. */
+    up(name: string, service: object): { code: number; out: string; seconds: number };
+    /** Destroy stack `name` and remove it; never fails. */
+    destroy(name: string): void;
+    cleanup(): void;
+}
+
+const SERVICE_PROGRAM = `const pulumi = require("@pulumi/pulumi");
+const dy = require("@dockyard/components");
+const cfg = new pulumi.Config();
+new dy.Service(cfg.require("name"), { image: "dockyard/busybox:1.35.0", convergeTimeout: "90s", ...cfg.requireObject("service") });
+`;
+
+/** A `ServiceProject` (check `swarmMissing()` and `pluginMissing()` first); `env` is added to the sandbox's (e.g. a DOCKER_HOST). */
+export function serviceProject(env: NodeJS.ProcessEnv = {}): ServiceProject {
+    const box = sandbox({
+        "Pulumi.yaml": "name: converge\nruntime: nodejs\n",
+        "package.json": JSON.stringify({ name: "converge", main: "index.js" }),
+        "index.js": SERVICE_PROGRAM,
+    }, "unused");
+    Object.assign(box.env, env);
+    return {
+        box,
+        up(name, service) {
+            const started = Date.now();
+            box.env.PULUMI_STACK = name;
+            box.pulumi(["stack", "select", "--create", name]);
+            box.pulumi(["config", "set", "name", name]);
+            box.pulumi(["config", "set", "service", JSON.stringify(service)]);
+            const r = box.pulumi(["up", "--yes", "--skip-preview"], { allowFailure: true });
+            return { code: r.code, out: `${r.stdout}\n${r.stderr}`, seconds: (Date.now() - started) / 1000 };
+        },
+        destroy(name) {
+            box.env.PULUMI_STACK = name;
+            box.pulumi(["destroy", "--yes", "--skip-preview"], { allowFailure: true });
+            box.pulumi(["stack", "rm", "--yes", "--force", name], { allowFailure: true });
+        },
+        cleanup: () => box.cleanup(),
+    };
+}

@@ -45,7 +45,7 @@ describe("convergence wait", () => {
         const r = runAgainst({
             "service inspect web-id": [{
                 ID: "web-id", UpdatedAt: at, UpdateStatus: { State: "completed", StartedAt: at },
-                Spec: { Mode: { Replicated: { Replicas: 2 } }, TaskTemplate: template, EndpointSpec: { Ports: [
+                Spec: { Mode: { Replicated: { Replicas: 2 } }, TaskTemplate: template, UpdateConfig: { Monitor: 30e9 }, EndpointSpec: { Ports: [
                     { TargetPort: 8080, PublishedPort: 80, PublishMode: "ingress" },
                     { TargetPort: 9090, PublishedPort: 9090, PublishMode: "host" },
                 ] } },
@@ -332,6 +332,13 @@ describe("convergence wait: every shape Swarm accepts", () => {
                     Spec: { Mode: { Replicated: { Replicas: 1 } }, TaskTemplate: template({ Condition: "on-failure" }) } }],
             },
             stderr: "dockyard: service web did not converge: Swarm rolled the update back (rollback completed); the new tasks exited with code 0 during the rollout, which Swarm counts as a failure: for a one-shot service set the restart condition to none" },
+        { shape: "a completed rollout with no monitor period (a one-shot service's), its task running", status: 0, within: [5, 7], timeout: "10s",
+            answers: { ...engine({ Replicated: { Replicas: 1 } }, none, [task("t1", none, { Slot: 1 }, "running", running)]),
+                "service inspect web-id": [{ ID: "web-id", UpdatedAt: at, UpdateStatus: { State: "completed", StartedAt: at }, Spec: { Mode: { Replicated: { Replicas: 1 } }, TaskTemplate: none } }] } },
+        { shape: "a completed rollout with no monitor period, its task crashing just after", status: 1, within: [0, 1.5],
+            answers: { ...engine({ Replicated: { Replicas: 1 } }, none, [task("t1", none, { Slot: 1 }, "shutdown", exited3)]),
+                "service inspect web-id": [{ ID: "web-id", UpdatedAt: at, UpdateStatus: { State: "completed", StartedAt: at }, Spec: { Mode: { Replicated: { Replicas: 1 } }, TaskTemplate: none } }] },
+            stderr: "dockyard: service web did not converge: 1 task failed and Swarm starts no other (its restart condition is none)" },
         { shape: "restart any, tasks that keep exiting 0", status: 1, within: [0, 1.5],
             answers: engine({ Replicated: { Replicas: 1 } }, template(), ["t1", "t2", "t3"].map((id) => task(id, template(), { Slot: 1 }, "shutdown", exited0))),
             stderr: "dockyard: service web did not converge: its tasks keep exiting (3 exited with code 0) and its restart condition any starts them again; for a one-shot task set the restart condition to none" },

@@ -297,10 +297,10 @@ describe("Service", () => {
     });
 
     describe("one-shot services (restart condition none)", () => {
-        it("continues their rollouts on failure, which Swarm would count their tasks' exit as, and keeps every other default", async () => {
+        it("rolls them out without a monitor period and continuing on failure, which Swarm would count their tasks' exit as, and keeps every other default", async () => {
             const { spec } = await build("migrate", { image: "i", restart: { condition: c.RestartCondition.None } });
-            assert.deepStrictEqual(spec.updateConfig, { ...UPDATE_DEFAULTS, failureAction: "continue" });
-            assert.deepStrictEqual(spec.rollbackConfig, { ...ROLLBACK_DEFAULTS, failureAction: "continue" });
+            assert.deepStrictEqual(spec.updateConfig, { ...UPDATE_DEFAULTS, monitor: "0s", failureAction: "continue" });
+            assert.deepStrictEqual(spec.rollbackConfig, { ...ROLLBACK_DEFAULTS, monitor: "0s", failureAction: "continue" });
             assert.deepStrictEqual(spec.taskSpec.restartPolicy, { ...RESTART_DEFAULTS, condition: "none" });
             // Any other restart condition keeps the defaults.
             for (const condition of [c.RestartCondition.OnFailure, c.RestartCondition.Any]) {
@@ -406,8 +406,8 @@ describe("Service", () => {
             ["a one-shot service whose rollouts would roll back or pause when its tasks exit",
                 () => ({ image: "i", restart: { condition: c.RestartCondition.None }, update: { failureAction: c.FailureAction.Rollback }, rollback: { failureAction: c.FailureAction.Pause } }),
                 [
-                    'update.failureAction: "rollback" cannot judge a one-shot service (restart.condition "none"): Swarm counts a task that exits during a rollout as failed, even with code 0; leave it unset or set "continue", and Dockyard waits until the tasks exit 0',
-                    'rollback.failureAction: "pause" cannot judge a one-shot service (restart.condition "none"): Swarm counts a task that exits during a rollout as failed, even with code 0; leave it unset or set "continue", and Dockyard waits until the tasks exit 0',
+                    'update.failureAction: "rollback" cannot judge a one-shot service (restart.condition "none"): Swarm counts a task that exits during a rollout as failed, even with code 0; leave it unset or set "continue", and Dockyard\'s wait judges the tasks (a task that exited 0 is done)',
+                    'rollback.failureAction: "pause" cannot judge a one-shot service (restart.condition "none"): Swarm counts a task that exits during a rollout as failed, even with code 0; leave it unset or set "continue", and Dockyard\'s wait judges the tasks (a task that exited 0 is done)',
                 ]],
             ["bad rollout values", () => ({ image: "i", update: { parallelism: 1.5, delay: "soon", monitor: "30", maxFailureRatio: 2, order: "random" as any, failureAction: "retry" as any } }),
                 [

@@ -77,7 +77,7 @@ describe("parseEnvironment", () => {
         ]],
         ["a Swarm job mode, which Dockyard cannot create", (r) => (r.services.api.mode = "replicated-job"), [
             "services.api.mode: unknown key; a service is replicated (`replicas: N`) or `global: true`; Swarm jobs (replicated-job, global-job) are not supported, " +
-                "as the Docker provider cannot create them: for a one-shot task use `restart: { condition: none }`, which Dockyard waits for until its tasks exit 0",
+                "as the Docker provider cannot create them: for a one-shot task use `restart: { condition: none }`, with which Dockyard takes a task that exited 0 as done",
         ]],
         ["an unknown top-level key", (r) => (r.servces = {}), [
             'servces: unknown key; did you mean "services"? accepted keys are prefix, production, registry, networks, volumes, secrets, configs, images, defaults, nodes, services, backupBeforeDeploy, backupDir, policy',

@@ -1,0 +1,173 @@
+// Every shape of service Swarm accepts either converges in normal time or fails fast with the
+// reason, on one node and on the three-node cluster: one row per shape, each a few deploys (and
+// changes made by hand with the docker CLI between them), each deploy's result and time bound
+// asserted. A shape Dockyard cannot wait for (a Swarm job) is refused before any resource.
+import * as assert from "assert";
+import {
+    Cluster, ServiceProject, cluster, clusterMissing, eventually, pluginMissing, requireOrSkip, serviceProject, sh, swarmMissing,
+} from "../integration/prereqs";
+
+/** A deploy of the row's service: its arguments, and `true` (succeeds) or the pattern its failure output matches. */
+interface Deploy { readonly deploy: object; readonly result: true | RegExp; readonly within: number }
+/** A change made by hand between deploys, given the docker CLI of the engine and the service's name. */
+interface ByHand { readonly byHand: string; readonly run: (docker: (args: string[]) => string, name: string) => Promise<void> | void }
+interface Row { readonly shape: string; readonly steps: ReadonlyArray<Deploy | ByHand>; readonly after?: (docker: (args: string[]) => string, name: string) => void }
+
+const sleeper = { command: ["sleep", "3600"], restart: { delay: "1s" }, update: { monitor: "2s", delay: "0s" } };
+/** Seconds a deploy of one service takes here at most, converged or failed: well below its 90 s wait. */
+const NORMAL = 40;
+
+/** Its tasks Swarm wants running, and those running. */
+function counts(docker: (args: string[]) => string, name: string) {
+    const lines = docker(["service", "ps", "--filter", "desired-state=running", "--format", "{{.CurrentState}}", name]).split("\n").filter(Boolean);
+    return { wanted: lines.length, running: lines.filter((l) => l.startsWith("Running")).length };
+}
+const updateState = (docker: (args: string[]) => string, name: string) =>
+    docker(["service", "inspect", "--format", "{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}", name]).trim();
+
+const ONE_NODE: Row[] = [
+    { shape: "replicas: 0 (a worker kept for later scaling)", steps: [{ deploy: { ...sleeper, replicas: 0 }, result: true, within: NORMAL }],
+        after: (d, n) => assert.deepStrictEqual(counts(d, n), { wanted: 0, running: 0 }) },
+    { shape: "scaled 3 → 0 → 3", steps: [
+        { deploy: { ...sleeper, replicas: 3 }, result: true, within: NORMAL },
+        { deploy: { ...sleeper, replicas: 0 }, result: true, within: NORMAL },
+        { deploy: { ...sleeper, replicas: 3 }, result: true, within: NORMAL },
+    ], after: (d, n) => assert.deepStrictEqual(counts(d, n), { wanted: 3, running: 3 }) },
+    { shape: "replicated, a constraint no node satisfies", steps: [
+        { deploy: { ...sleeper, constraints: ["node.labels.dockyard-shape==nowhere"] }, within: NORMAL,
+            result: /did not converge: no node can run it: no suitable node \(scheduling constraints not satisfied on 1 node\); its constraints: node\.labels\.dockyard-shape==nowhere/ },
+    ] },
+    { shape: "an update of service labels only (Swarm rolls nothing out)", steps: [
+        { deploy: { ...sleeper, labels: { "shape.rev": "1" } }, result: true, within: NORMAL },
+        { deploy: { ...sleeper, labels: { "shape.rev": "2" } }, result: true, within: NORMAL },
+    ] },
+    { shape: "a deploy after a `docker service update` that changed nothing", steps: [
+        { deploy: sleeper, result: true, within: NORMAL },
+        { byHand: "docker service update (no change)", run: (d, n) => void d(["service", "update", "--detach", "--quiet", n]) },
+        { deploy: { ...sleeper, labels: { "shape.rev": "2" } }, result: true, within: NORMAL },
+    ] },
+    { shape: "restart condition none, tasks that exit 0 (a one-shot task), then an update of it", steps: [
+        { deploy: { command: ["sh", "-c", "echo v1"], replicas: 2, restart: { condition: "none" } }, result: true, within: NORMAL },
+        { deploy: { command: ["sh", "-c", "echo v2"], replicas: 2, restart: { condition: "none" } }, result: true, within: NORMAL },
+    ], after: (d, n) => assert.deepStrictEqual(JSON.parse(d(["service", "inspect", "--format", "{{json .Spec.TaskTemplate.ContainerSpec.Command}}", n])), ["sh", "-c", "echo v2"]) },
+    { shape: "restart condition none, a task that fails", steps: [
+        { deploy: { command: ["sh", "-c", "echo one-shot-broke; exit 3"], restart: { condition: "none" } }, within: NORMAL,
+            result: /did not converge: 1 task failed and Swarm starts no other \(its restart condition is none\)[\s\S]*exit code 3[\s\S]*one-shot-broke/ },
+    ] },
+    { shape: "tasks that keep exiting 0 under restart condition any", steps: [
+        { deploy: { command: ["true"], restart: { condition: "any", delay: "0s" } }, within: NORMAL,
+            result: /did not converge: its tasks keep exiting \(\d+ exited with code 0\) and its restart condition any starts them again; for a one-shot task set the restart condition to none/ },
+    ] },
+    { shape: "a Swarm job (mode replicated-job), refused before any resource", steps: [
+        { deploy: { ...sleeper, mode: "replicated-job" }, within: NORMAL,
+            result: /- mode: unknown key; a service is replicated \(`replicas: N`\) or `global: true`; Swarm jobs \(replicated-job, global-job\) are not supported/ },
+    ], after: (d, n) => assert.strictEqual(d(["service", "ls", "-q", "--filter", `name=${n}`]).trim(), "") },
+    { shape: "an update after one paused by hand", steps: [
+        { deploy: sleeper, result: true, within: NORMAL },
+        { byHand: "docker service update to a crashing command, paused on failure", run: async (d, n) => {
+            d(["service", "update", "--detach", "--quiet", "--update-failure-action", "pause", "--update-monitor", "3s", "--args", "sh -c 'exit 3'", n]);
+            await eventually("Swarm to pause the update", () => updateState(d, n) === "paused", 60_000);
+        } },
+        { deploy: { ...sleeper, env: { REV: "2" } }, result: true, within: NORMAL },
+    ], after: (d, n) => assert.deepStrictEqual(counts(d, n), { wanted: 1, running: 1 }) },
+    { shape: "an update after one rolled back by hand", steps: [
+        { deploy: sleeper, result: true, within: NORMAL },
+        { deploy: { ...sleeper, env: { REV: "2" } }, result: true, within: NORMAL },
+        { byHand: "docker service rollback", run: (d, n) => void d(["service", "rollback", "--detach", "--quiet", n]) },
+        { deploy: { ...sleeper, env: { REV: "3" } }, result: true, within: NORMAL },
+    ], after: (d, n) => assert.match(d(["service", "inspect", "--format", "{{json .Spec.TaskTemplate.ContainerSpec.Env}}", n]), /"REV=3"/) },
+    { shape: "replicas changed together with the image", steps: [
+        { deploy: { ...sleeper, replicas: 1 }, result: true, within: NORMAL },
+        { deploy: { ...sleeper, replicas: 3, image: "dyshape/busybox:b" }, result: true, within: NORMAL },
+        { deploy: { ...sleeper, replicas: 2, image: "dockyard/busybox:1.35.0" }, result: true, within: NORMAL },
+    ], after: (d, n) => {
+        assert.deepStrictEqual(counts(d, n), { wanted: 2, running: 2 });
+        assert.strictEqual(d(["service", "inspect", "--format", "{{.Spec.TaskTemplate.ContainerSpec.Image}}", n]).trim(), "dockyard/busybox:1.35.0");
+    } },
+];
+
+/** On the cluster (manager zone a, worker1 zone b, worker2 zone c): global services where a constraint leaves 0, 1 or every node. */
+const CLUSTER: Row[] = [
+    { shape: "global, a constraint no node satisfies (no task at all)", steps: [
+        { deploy: { ...sleeper, global: true, constraints: ["node.labels.zone==nowhere"] }, result: true, within: NORMAL },
+    ], after: (d, n) => assert.deepStrictEqual(counts(d, n), { wanted: 0, running: 0 }) },
+    { shape: "global, a constraint one node satisfies", steps: [
+        { deploy: { ...sleeper, global: true, constraints: ["node.hostname==worker1"] }, result: true, within: NORMAL },
+    ], after: (d, n) => assert.deepStrictEqual(counts(d, n), { wanted: 1, running: 1 }) },
+    { shape: "global on every node, then narrowed to one, then to none", steps: [
+        { deploy: { ...sleeper, global: true }, result: true, within: NORMAL },
+        { deploy: { ...sleeper, global: true, constraints: ["node.role==manager"] }, result: true, within: NORMAL },
+        { deploy: { ...sleeper, global: true, constraints: ["node.labels.zone==nowhere"] }, result: true, within: NORMAL },
+    ], after: (d, n) => assert.deepStrictEqual(counts(d, n), { wanted: 0, running: 0 }) },
+    { shape: "replicas: 0 on the cluster, then 3", steps: [
+        { deploy: { ...sleeper, replicas: 0 }, result: true, within: NORMAL },
+        { deploy: { ...sleeper, replicas: 3 }, result: true, within: NORMAL },
+    ], after: (d, n) => assert.deepStrictEqual(counts(d, n), { wanted: 3, running: 3 }) },
+    { shape: "replicated, a constraint no node of three satisfies", steps: [
+        { deploy: { ...sleeper, constraints: ["node.labels.zone==nowhere"] }, within: NORMAL,
+            result: /did not converge: no node can run it: no suitable node \(scheduling constraints not satisfied on 3 nodes\); its constraints: node\.labels\.zone==nowhere/ },
+    ] },
+];
+
+/** Run each row as its own stack, `sh-<n>`, destroyed afterwards. */
+function rows(table: Row[], project: () => ServiceProject, docker: () => (args: string[]) => string) {
+    table.forEach((row, i) => {
+        it(`${row.shape}: ${row.steps.filter((s): s is Deploy => "deploy" in s).map((s) => (s.result === true ? "converges" : "fails")).join(", then ")}, each within its bound`, async () => {
+            const name = `sh-${i + 1}`;
+            try {
+                for (const step of row.steps) {
+                    if ("byHand" in step) {
+                        await step.run(docker(), name);
+                        continue;
+                    }
+                    const r = project().up(name, step.deploy);
+                    if (step.result === true) assert.strictEqual(r.code, 0, r.out);
+                    else {
+                        assert.notStrictEqual(r.code, 0, r.out);
+                        assert.match(r.out, step.result);
+                    }
+                    assert.ok(r.seconds < step.within, `the deploy took ${r.seconds} s, more than ${step.within} s`);
+                }
+                row.after?.(docker(), name);
+            } finally {
+                project().destroy(name);
+            }
+        });
+    });
+}
+
+describe("e2e: every service shape converges or fails fast, on one node", function () {
+    this.timeout(20 * 60_000);
+    let project: ServiceProject;
+    before(function () {
+        requireOrSkip(this, swarmMissing(), pluginMissing("docker"), pluginMissing("command"));
+        project = serviceProject();
+        // A second name for the image: another image reference, so another task spec.
+        sh("docker", ["tag", "dockyard/busybox:1.35.0", "dyshape/busybox:b"]);
+    });
+    after(() => {
+        project?.cleanup();
+        if (project) sh("docker", ["rmi", "dyshape/busybox:b"]);
+    });
+    rows(ONE_NODE, () => project, () => (args) => sh("docker", args));
+});
+
+describe("e2e: every service shape converges or fails fast, on the three-node cluster", function () {
+    this.timeout(30 * 60_000);
+    let c: Cluster;
+    let project: ServiceProject;
+    before(function () {
+        requireOrSkip(this, clusterMissing(), pluginMissing("docker"), pluginMissing("command"));
+        c = cluster();
+        // The workers get the test image straight from the manager (these rows are about placement, not registries).
+        for (const worker of c.nodes.filter((n) => n.role === "worker")) {
+            sh("sh", ["-c", `docker -H ${c.dockerHost} save dockyard/busybox:1.35.0 | docker -H ${worker.dockerHost} load -q`]);
+        }
+        project = serviceProject({ DOCKER_HOST: c.dockerHost });
+    });
+    after(() => {
+        project?.cleanup();
+        c?.down();
+    });
+    rows(CLUSTER, () => project, () => (args) => c.docker(args));
+});

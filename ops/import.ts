@@ -64,8 +64,9 @@ export function normaliseCompose(files: readonly string[], env: NodeJS.ProcessEn
         const args = ["stack", "config"];
         let stdin: string | undefined;
         files.forEach((file, i) => {
-            findings.push(...unsetVariables(docs[i], env, opts.allowUnset === true));
             const prepared = prepareForLoader(docs[i], opts.profiles ?? [], composeDir);
+            // Only what is imported is checked: not the services of profiles left out.
+            findings.push(...unsetVariables(prepared.doc, env, opts.allowUnset === true));
             findings.push(...prepared.findings);
             for (const [name, index] of Object.entries(prepared.ports)) {
                 ports[name] = index;
@@ -101,9 +102,15 @@ export function normaliseCompose(files: readonly string[], env: NodeJS.ProcessEn
     }
 }
 
-/** The exact command that sets a secret's config key from its source. */
-export function secretCommand(s: SecretSource, stack: string, cwd: string): string {
-    const set = `npm run pulumi -- config set --secret ${s.key} --stack ${stack}`;
+/**
+ * The exact command that sets a secret's config key from its source, to run in `cwd`: file names
+ * are relative to it, and npm is pointed at the project when `cwd` is outside it.
+ */
+export function secretCommand(s: SecretSource, stack: string, cwd: string, projectDir: string = cwd): string {
+    const inside = path.relative(projectDir, cwd);
+    // npm finds the project from any directory inside it.
+    const npm = inside === "" || !(inside.startsWith("..") || path.isAbsolute(inside)) ? "npm" : `npm --prefix ${shellQuote(path.relative(cwd, projectDir))}`;
+    const set = `${npm} run pulumi -- config set --secret ${s.key} --stack ${stack}`;
     return "file" in s.from ? `${set} < ${shellQuote(path.relative(cwd, s.from.file) || s.from.file)}` : `printf '%s' "$${s.from.env}" | ${set}`;
 }
 
@@ -201,7 +208,9 @@ export function importCompose(o: ImportOptions): ImportOutcome {
     const vars = readVariables(o.envFiles ?? [], path.dirname(path.resolve(o.files[0])), o.env ?? process.env, cwd);
     for (const f of vars.read) log(`import: variables from ${shown(f)}`);
     const env = vars.env;
-    const norm = normaliseCompose(o.files, env, { profiles: o.profiles, allowUnset: o.allowUnset, cwd });
+    // As docker compose: --profile, else COMPOSE_PROFILES (from the environment or the variable files).
+    const profiles = o.profiles?.length ? o.profiles : (env.COMPOSE_PROFILES ?? "").split(",").map((p) => p.trim()).filter(Boolean);
+    const norm = normaliseCompose(o.files, env, { profiles, allowUnset: o.allowUnset, cwd });
     const unset = norm.findings.filter((f) => f.severity === "error" && /^the variable /.test(f.why));
     if (!norm.doc) {
         for (const f of norm.findings) log(findingLine(f));
@@ -275,7 +284,7 @@ export function importCompose(o: ImportOptions): ImportOutcome {
     if (result.secrets.length === 0) return { file: out, result: final, exitCode: 0 };
     if (!o.setSecrets) {
         log("Set the secrets (their values never go into the stack file):");
-        for (const s of result.secrets) log(`  ${secretCommand(s, o.stack, cwd)}`);
+        for (const s of result.secrets) log(`  ${secretCommand(s, o.stack, cwd, o.projectDir)}`);
         return { file: out, result: final, exitCode: 0 };
     }
     setSecrets(result.secrets, o.stack, o.projectDir, env, log);

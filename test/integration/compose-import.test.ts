@@ -331,7 +331,7 @@ describe("integration: compose import, case by case", function () {
             assert.deepStrictEqual(Object.keys(r.environment.services), ["cache", "db", "debug", "web"]);
         });
 
-        it("a key Docker's stack loader forbids is an error naming it, with Docker's hint, and the rest is still read", () => {
+        it("a key Docker's stack loader forbids is an error naming it with Docker's hint, not the loader's one line without a path", () => {
             const r = run(project({ "compose.yaml": "services:\n  app:\n    image: busybox:1.35.0\n    mem_limit: 512m\n    restart: always\n" }));
             assert.deepStrictEqual(r.lines, [
                 "unsupported: services.app.mem_limit: Docker's stack loader refuses it; set deploy.resources.limits.memory",

@@ -47,6 +47,12 @@ Commands:
       -f <file>        a further Compose file merged over the first (repeatable)
       --stack <name>   the stack to write (required)
       --allow-unsupported  write the stack without the settings it cannot map
+      --env-file <file>  variables to interpolate with (repeatable, a later file wins); without
+                       it, .env beside the first Compose file is read, as docker compose does;
+                       variables set in the environment win over both
+      --allow-unset    import unset variables as empty values (otherwise they stop the import)
+      --profile <name> also import the services of this Compose profile (repeatable; without
+                       it, those of COMPOSE_PROFILES, as docker compose reads it)
       --set-secrets    set the secret config keys from the secrets' files or variables
                        (otherwise the \`pulumi config set --secret\` commands are printed)
       --out <file>     write there instead of stacks/Pulumi.<name>.yaml
@@ -382,6 +388,9 @@ export async function main(argv: string[]): Promise<number> {
             file: { type: "string", short: "f", multiple: true },
             stack: { type: "string" },
             "allow-unsupported": { type: "boolean" },
+            "allow-unset": { type: "boolean" },
+            "env-file": { type: "string", multiple: true },
+            profile: { type: "string", multiple: true },
             "set-secrets": { type: "boolean" },
             force: { type: "boolean" },
             "no-policy": { type: "boolean" },
@@ -398,13 +407,18 @@ export async function main(argv: string[]): Promise<number> {
         if (!stack) throw new UsageError("import: name the Compose file, e.g. `import compose.yaml --stack shop`");
         if (!values.stack) throw new UsageError("import: name the stack to write with --stack <name>");
         // npm runs scripts in the project directory; paths are the caller's.
-        const here = (f: string) => path.resolve(process.env.INIT_CWD ?? process.cwd(), f);
+        const cwd = process.env.INIT_CWD ?? process.cwd();
+        const here = (f: string) => path.resolve(cwd, f);
         return importCompose({
             files: [stack, ...(values.file ?? []), ...positionals.slice(2)].map(here),
             stack: values.stack,
             projectDir: PROJECT_DIR,
+            cwd,
             out: values.out && here(values.out),
             allowUnsupported: values["allow-unsupported"],
+            allowUnset: values["allow-unset"],
+            envFiles: (values["env-file"] ?? []).map(here),
+            profiles: values.profile,
             setSecrets: values["set-secrets"],
             force: values.force,
         }).exitCode;

@@ -1,6 +1,7 @@
 // Compose → Dockyard stack: the mapping of a Compose file, as Docker's own loader normalises it
 // (`docker stack config`), to one `dockyard:environment` object. Pure: everything it reads (files,
 // variables) comes through its options, so it is tested without Docker.
+import * as dy from "@dockyard/components";
 import * as path from "path";
 
 /** An error changes behaviour and stops the import (unless allowed); a warning does not. */
@@ -64,12 +65,13 @@ const HARMLESS_SERVICE_KEYS: Record<string, string> = {
     container_name: "Swarm ignores it too; the service is named <prefix>-<service>",
     links: "Swarm ignores it too; services reach each other by name on a shared network",
     env_file: "already read into environment by Docker's loader",
+    expose: "Swarm ignores it too: services on a shared network reach each other on every port",
 };
 
 const WHY_SERVICE: Record<string, string> = {
     privileged: "Dockyard runs no privileged containers (docker stack deploy ignores it too)",
-    cap_add: "Dockyard has no capabilities setting (docker stack deploy ignores it too)",
-    cap_drop: "Dockyard has no capabilities setting",
+    cap_add: SCHEMA("services.<name>.capabilities") + "; docker stack deploy applies it (Swarm services take capabilities since Docker 20.10, API 1.41)",
+    cap_drop: SCHEMA("services.<name>.capabilities") + "; docker stack deploy applies it (Swarm services take capabilities since Docker 20.10, API 1.41)",
     network_mode: "Dockyard services always join overlay networks",
     stop_grace_period: SCHEMA("services.<name>.stopGracePeriod"),
     working_dir: SCHEMA("services.<name>.workdir"),
@@ -111,10 +113,16 @@ class Collector {
     rest(obj: Obj, base: string, handled: readonly string[], why: Record<string, string> = {}, harmless: Record<string, string> = {}): void {
         for (const key of Object.keys(obj)) {
             if (handled.includes(key)) continue;
-            if (key in harmless) this.warn(`${base}.${key}`, harmless[key]);
+            if (key.startsWith("x-")) this.warn(`${base}.${key}`, "an extension field: Compose and Swarm ignore it too (what YAML anchors take from it is imported where it lands)");
+            else if (key in harmless) this.warn(`${base}.${key}`, harmless[key]);
             else this.error(`${base}.${key}`, why[key] ?? "no Dockyard stack key for it");
         }
     }
+}
+
+/** What a schema says about a record's key (zod nests it under "Invalid key in record"). */
+function keyMessage(issue: { message: string; issues?: ReadonlyArray<{ message: string }> }): string {
+    return issue.issues?.[0]?.message ?? issue.message;
 }
 
 function number(v: unknown): number | undefined {
@@ -190,7 +198,13 @@ function restartPolicy(c: Collector, raw: Obj, base: string): Obj | undefined {
         c.rest(policy, pbase, ["condition", "delay", "max_attempts", "window"]);
         return out;
     }
-    if (raw.restart === undefined || raw.restart === "" || raw.restart === "no") return { ...SWARM_RESTART };
+    if (raw.restart === undefined || raw.restart === "") return { ...SWARM_RESTART };
+    if (raw.restart === "no") {
+        // docker stack deploy reads "no" as no policy, i.e. Swarm's restart on any exit: a one-shot job
+        // would run forever. Compose's meaning is kept.
+        c.warn(`${base}.restart`, "\"no\" is written as condition none, as docker compose runs it (docker stack deploy would restart it on any exit)");
+        return { condition: "none" };
+    }
     // docker stack deploy reads a service's `restart:` when there is no deploy.restart_policy.
     const [name, retries] = String(raw.restart).split(":");
     if (name === "always" || name === "unless-stopped") return { ...SWARM_RESTART };
@@ -199,6 +213,13 @@ function restartPolicy(c: Collector, raw: Obj, base: string): Obj | undefined {
     }
     c.error(`${base}.restart`, `expected no, always, unless-stopped or on-failure[:<attempts>], got ${JSON.stringify(raw.restart)}`);
     return undefined;
+}
+
+/** The identity of a service's build: its settings and the image name it is given. */
+function buildKey(build: Obj, image: unknown): string {
+    const sorted = (v: unknown): unknown => (v && typeof v === "object" && !Array.isArray(v)
+        ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, sorted((v as Obj)[k])])) : Array.isArray(v) ? v.map(sorted) : v);
+    return JSON.stringify([sorted(build), image ?? null]);
 }
 
 /** Compose's placement preferences (`- spread: node.labels.zone`) as Dockyard's (`spread=node.labels.zone`). */
@@ -223,9 +244,8 @@ export function mapCompose(doc: Obj, opts: MapOptions): ComposeImport {
     const env: Obj = {};
     const secretSources: SecretSource[] = [];
     c.rest(doc, "(top level)", ["version", "services", "networks", "volumes", "secrets", "configs"]);
-    if (!/^[a-z0-9][a-z0-9-]{0,19}$/.test(opts.stack)) {
-        c.warn("(stack name)", `${JSON.stringify(opts.stack)} cannot be the Docker object prefix (up to 20 lower-case letters, digits or '-'); objects are not prefixed`);
-    } else env.prefix = opts.stack;
+    // The import refuses a stack name that is not a valid prefix before mapping.
+    env.prefix = opts.stack;
 
     // External objects (and configs that cannot be read) are reported once and left out, with every reference to them.
     const skipped = { networks: new Set<string>(), volumes: new Set<string>(), secrets: new Set<string>(), configs: new Set<string>() };
@@ -245,18 +265,19 @@ export function mapCompose(doc: Obj, opts: MapOptions): ComposeImport {
             c.error(`${base}.external`, SCHEMA("networks.<name>.external") + "; Dockyard would create a new network instead of joining the existing one");
         }
         if (n.driver !== undefined) {
-            if (n.driver === "overlay" || n.driver === "bridge") out.driver = n.driver;
+            if (n.driver === "overlay") out.driver = n.driver;
+            else if (n.driver === "bridge") c.warn(`${base}.driver`, "written as an overlay network: Swarm services cannot join a bridge network (it is local to one node); services reach each other by name on it as before");
             else c.error(`${base}.driver`, `Dockyard networks are "overlay" or "bridge", got ${JSON.stringify(n.driver)}`);
         }
         if (n.internal !== undefined) out.internal = n.internal;
         if (n.external) {
             skipped.networks.add(name);
-        } else if ((n.driver ?? "overlay") === "overlay") {
+        } else if ((out.driver ?? "overlay") === "overlay") {
             // Compose's overlay networks are not attachable unless it says so; Dockyard's are.
             out.attachable = n.attachable === true;
         } else if (n.attachable === false) {
-            c.error(`${base}.attachable`, `Dockyard's ${n.driver} networks are always attachable`);
-        } else if (n.attachable === true) c.warn(`${base}.attachable`, `not written: Dockyard's ${n.driver} networks are always attachable`);
+            c.error(`${base}.attachable`, `Dockyard's ${out.driver} networks are always attachable`);
+        } else if (n.attachable === true) c.warn(`${base}.attachable`, `not written: Dockyard's ${out.driver} networks are always attachable`);
         if (n.driver_opts !== undefined) {
             for (const [k, v] of Object.entries<string>(n.driver_opts)) {
                 if (k === "encrypted") out.encrypted = true;
@@ -368,13 +389,21 @@ export function mapCompose(doc: Obj, opts: MapOptions): ComposeImport {
     const images: Obj = {};
     const services: Obj = {};
     const registryHosts = new Map<string, string>();
+    /** A build (and image name) → the first service with it. */
+    const builds = new Map<string, string>();
     let usesDefaultNetwork = false;
     for (const [name, raw] of Object.entries<Obj>(doc.services ?? {})) {
         const base = `services.${name}`;
         const s: Obj = {};
         // Image, built or pulled.
-        if (raw.build !== undefined) {
-            const b: Obj = typeof raw.build === "string" ? { context: raw.build } : raw.build;
+        const b: Obj | undefined = raw.build === undefined ? undefined : typeof raw.build === "string" ? { context: raw.build } : raw.build;
+        const sameBuild = b && builds.get(buildKey(b, raw.image));
+        if (sameBuild !== undefined) {
+            // One build, one image: the services that share it deploy the same image.
+            c.warn(`${base}.build`, `the same build and image as services.${sameBuild}: both deploy the image ${sameBuild}`);
+            s.image = sameBuild;
+        } else if (b !== undefined) {
+            builds.set(buildKey(b, raw.image), name);
             const img: Obj = {};
             const context = b.context ?? ".";
             if (/^(https?|git):\/\/|^git@|\.git(#|$)/.test(context)) {
@@ -439,7 +468,9 @@ export function mapCompose(doc: Obj, opts: MapOptions): ComposeImport {
         if (raw.environment !== undefined) {
             const e: Obj = {};
             for (const [k, v] of Object.entries(raw.environment)) {
-                if (v === null || v === undefined) c.error(`${base}.environment.${k}`, "no value (the variable was not set when importing); set it or give a value");
+                const name = dy.EnvSchema.safeParse({ [k]: "" });
+                if (!name.success) c.error(`${base}.environment.${k}`, `${keyMessage(name.error.issues[0])}, got ${JSON.stringify(k)}; not imported`);
+                else if (v === null || v === undefined) c.error(`${base}.environment.${k}`, "no value (the variable was not set when importing); set it or give a value");
                 else e[k] = String(v);
             }
             if (Object.keys(e).length) s.env = e;
@@ -513,7 +544,10 @@ export function mapCompose(doc: Obj, opts: MapOptions): ComposeImport {
                 let target: string | undefined = ref.target;
                 if (target !== undefined && target.startsWith("/")) {
                     if (/^\/run\/secrets\/[^/]+$/.test(target)) target = target.slice("/run/secrets/".length);
-                    else c.error(`${sbase}.target`, SCHEMA("secret files outside /run/secrets") + `, got ${JSON.stringify(target)}`);
+                    else {
+                        c.error(`${sbase}.target`, SCHEMA("secret files outside /run/secrets") + `, got ${JSON.stringify(target)}; without it the file is /run/secrets/${ref.source}`);
+                        target = undefined;
+                    }
                 }
                 if (ref.uid !== undefined && String(ref.uid) !== "0") c.error(`${sbase}.uid`, SCHEMA("services.<name>.secrets[].uid") + "; the file is owned by root");
                 if (ref.gid !== undefined && String(ref.gid) !== "0") c.error(`${sbase}.gid`, SCHEMA("services.<name>.secrets[].gid") + "; the file is owned by root");

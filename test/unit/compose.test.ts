@@ -363,10 +363,10 @@ describe("compose import: single mappings", () => {
         assert.deepStrictEqual(service(r).restart, { condition: "any" });
         assert.deepStrictEqual(findings(r), []);
     });
-    it("reads a service's restart: as docker stack deploy does when there is no deploy.restart_policy", () => {
+    it("reads a service's restart: as docker stack deploy does when there is no deploy.restart_policy, but \"no\" as docker compose does", () => {
         const restart = (v: string) => service(one({ restart: v })).restart;
         assert.deepStrictEqual(["no", "always", "unless-stopped", "on-failure", "on-failure:3"].map(restart), [
-            { condition: "any" }, { condition: "any" }, { condition: "any" }, { condition: "on-failure" }, { condition: "on-failure", maxAttempts: 3 },
+            { condition: "none" }, { condition: "any" }, { condition: "any" }, { condition: "on-failure" }, { condition: "on-failure", maxAttempts: 3 },
         ]);
         assert.deepStrictEqual(findings(one({ restart: "sometimes" })), ['error services.app.restart: expected no, always, unless-stopped or on-failure[:<attempts>], got "sometimes"']);
         const both = one({ restart: "always", deploy: { restart_policy: { condition: "none" } } });
@@ -431,9 +431,10 @@ describe("compose import: single mappings", () => {
     it("maps secret targets under /run/secrets to file names and reports others", () => {
         const r = one({ secrets: [{ source: "a", target: "/run/secrets/a.txt" }, { source: "b", target: "/etc/b" }, { source: "c", mode: 256 }] },
             { secrets: { a: { file: "/p/compose/a" }, b: { file: "/p/compose/b" }, c: { file: "/p/compose/c" } } });
-        assert.deepStrictEqual(service(r).secrets, [{ name: "a", target: "a.txt" }, { name: "b", target: "/etc/b" }, "c"]);
+        // A target reported as unsupported is not written: the file is /run/secrets/<name>.
+        assert.deepStrictEqual(service(r).secrets, [{ name: "a", target: "a.txt" }, "b", "c"]);
         assert.deepStrictEqual(findings(r), [
-            'error services.app.secrets[1].target: no stack key for it yet (needs a stack schema addition: secret files outside /run/secrets), got "/etc/b"',
+            'error services.app.secrets[1].target: no stack key for it yet (needs a stack schema addition: secret files outside /run/secrets), got "/etc/b"; without it the file is /run/secrets/b',
             "error services.app.secrets[2].mode: no stack key for it yet (needs a stack schema addition: services.<name>.secrets[].mode); the file mode is 0444",
         ]);
     });

@@ -1,0 +1,105 @@
+// The Compose mapping never changes behaviour silently (issue 24): what it writes for restart: "no",
+// capabilities, settings Swarm ignores, bridge networks, env names and secret targets the stack cannot
+// hold, and shared builds, each with its exact finding; and what it writes passes Dockyard's validation.
+// Pure: normalised documents as `docker stack config` prints them (test/integration/compose-import.test.ts
+// runs the same cases from Compose files through it).
+import * as assert from "assert";
+import { parseEnvironment } from "../../config/parse";
+import { ComposeImport, mapCompose } from "../../ops/compose";
+import { secretCommand } from "../../ops/import";
+
+function map(doc: Record<string, any>): ComposeImport {
+    return mapCompose({ version: "3.13", ...doc }, { projectDir: "/p", composeDir: "/p", stack: "shop", env: {}, readFile: () => "" });
+}
+const findings = (r: ComposeImport) => r.findings.map((f) => `${f.severity} ${f.path}: ${f.why}`);
+/** parseEnvironment's problems for the mapped stack (every secret key set), or none. */
+function problems(r: ComposeImport): readonly string[] {
+    try {
+        parseEnvironment(JSON.parse(JSON.stringify(r.environment)), { keys: { isSecret: () => true }, projectDir: "/" });
+        return [];
+    } catch (e) {
+        return (e as { problems: readonly string[] }).problems;
+    }
+}
+
+describe("compose mapping: no silent change of behaviour", () => {
+    it("writes restart: \"no\" as condition none, with a warning, and the other values as docker stack deploy reads them", () => {
+        const r = map({ services: Object.fromEntries(["no", "always", "unless-stopped", "on-failure", "on-failure:5"].map((v, i) => [`s${i}`, { image: "busybox:1.35.0", restart: v }])) });
+        assert.deepStrictEqual(Object.values<any>(r.environment.services).map((s) => s.restart), [
+            { condition: "none" }, { condition: "any" }, { condition: "any" }, { condition: "on-failure" }, { condition: "on-failure", maxAttempts: 5 },
+        ]);
+        assert.deepStrictEqual(findings(r), [
+            'warning services.s0.restart: "no" is written as condition none, as docker compose runs it (docker stack deploy would restart it on any exit)',
+        ]);
+        assert.deepStrictEqual(problems(r), []);
+    });
+
+    it("says cap_add and cap_drop are applied by docker stack deploy, which the stack cannot yet express", () => {
+        assert.deepStrictEqual(findings(map({ services: { app: { image: "busybox:1.35.0", cap_add: ["NET_ADMIN"], cap_drop: ["ALL"] } } })), [
+            "error services.app.cap_add: no stack key for it yet (needs a stack schema addition: services.<name>.capabilities); docker stack deploy applies it (Swarm services take capabilities since Docker 20.10, API 1.41)",
+            "error services.app.cap_drop: no stack key for it yet (needs a stack schema addition: services.<name>.capabilities); docker stack deploy applies it (Swarm services take capabilities since Docker 20.10, API 1.41)",
+        ]);
+    });
+
+    it("warns about x-* extension fields at every level and expose, which Swarm ignores", () => {
+        const r = map({ "x-common": { a: 1 }, services: { app: { image: "busybox:1.35.0", expose: ["80"], "x-team": "shop" } }, networks: { back: { "x-note": "n" } } });
+        const ext = "an extension field: Compose and Swarm ignore it too (what YAML anchors take from it is imported where it lands)";
+        assert.deepStrictEqual(findings(r), [
+            `warning (top level).x-common: ${ext}`,
+            `warning networks.back.x-note: ${ext}`,
+            "warning services.app.expose: Swarm ignores it too: services on a shared network reach each other on every port",
+            `warning services.app.x-team: ${ext}`,
+        ]);
+        assert.deepStrictEqual(r.environment.networks, { back: { attachable: false }, default: { attachable: false } });
+    });
+
+    it("writes a bridge network as an overlay network, which Swarm services can join", () => {
+        const r = map({ services: { app: { image: "busybox:1.35.0", networks: { net: null } } }, networks: { net: { driver: "bridge", attachable: true } } });
+        assert.deepStrictEqual(r.environment.networks, { net: { attachable: true } });
+        assert.deepStrictEqual(findings(r), [
+            "warning networks.net.driver: written as an overlay network: Swarm services cannot join a bridge network (it is local to one node); services reach each other by name on it as before",
+        ]);
+        assert.deepStrictEqual(problems(r), []);
+    });
+
+    it("reports an env name the library refuses, with the library's rule, and does not write it", () => {
+        const r = map({ services: { app: { image: "busybox:1.35.0", environment: { "spring.profiles.active": "prod", "OK_NAME": "1" } } } });
+        assert.deepStrictEqual(r.environment.services.app.env, { OK_NAME: "1" });
+        assert.deepStrictEqual(findings(r), [
+            "error services.app.environment.spring.profiles.active: expected a variable name of letters, digits and '_', got \"spring.profiles.active\"; not imported",
+        ]);
+        assert.deepStrictEqual(problems(r), []);
+    });
+
+    it("does not write a secret target it reports", () => {
+        const r = map({ services: { app: { image: "busybox:1.35.0", secrets: [{ source: "tls", target: "/etc/ssl/key.pem" }] } }, secrets: { tls: { file: "/p/key.pem" } } });
+        assert.deepStrictEqual(r.environment.services.app.secrets, ["tls"]);
+        assert.deepStrictEqual(findings(r), [
+            'error services.app.secrets[0].target: no stack key for it yet (needs a stack schema addition: secret files outside /run/secrets), got "/etc/ssl/key.pem"; without it the file is /run/secrets/tls',
+        ]);
+        assert.deepStrictEqual(problems(r), []);
+    });
+
+    it("builds one image for services with the same build and image name, and two for different names", () => {
+        const build = { context: "/p/app", args: { V: "1" } };
+        const shared = map({ services: { web: { build, image: "shop/app:1.0" }, worker: { build: { args: { V: "1" }, context: "/p/app" }, image: "shop/app:1.0" } } });
+        assert.deepStrictEqual(shared.environment.images, { web: { context: "app", repository: "shop/app", tag: "1.0", buildArgs: { V: "1" } } });
+        assert.deepStrictEqual(Object.values<any>(shared.environment.services).map((s) => s.image), ["web", "web"]);
+        assert.deepStrictEqual(findings(shared), ["warning services.worker.build: the same build and image as services.web: both deploy the image web"]);
+        const named = map({ services: { web: { build, image: "shop/web:1.0" }, worker: { build, image: "shop/worker:1.0" } } });
+        assert.deepStrictEqual(Object.keys(named.environment.images), ["web", "worker"]);
+        const args = map({ services: { web: { build }, worker: { build: { ...build, args: { V: "2" } } } } });
+        assert.deepStrictEqual(Object.keys(args.environment.images), ["web", "worker"]);
+    });
+});
+
+describe("compose import: printed commands", () => {
+    const secret = { secret: "db", key: "db", from: { file: "/p/compose/db.txt" } };
+    it("are valid from the caller's directory, inside the project or outside it", () => {
+        assert.deepStrictEqual(["/p", "/p/compose", "/elsewhere"].map((cwd) => secretCommand(secret, "shop", cwd, "/p")), [
+            "npm run pulumi -- config set --secret db --stack shop < compose/db.txt",
+            "npm run pulumi -- config set --secret db --stack shop < db.txt",
+            "npm --prefix ../p run pulumi -- config set --secret db --stack shop < ../p/compose/db.txt",
+        ]);
+    });
+});

@@ -42,6 +42,7 @@ export {
     ServiceRestartSchema,
     ServiceSettingsShape,
     UpdateOrder,
+    isOneShot,
     mountSchema,
 } from "./service";
 export { Volume, VolumeArgs, VolumeDeletion, VolumeSettings, VolumeSettingsSchema, isNodeLocal } from "./volume";

@@ -340,8 +340,11 @@ const DEFAULT_ROLLBACK = { ...DEFAULT_UPDATE, failureAction: FailureAction.Pause
 // failed when one fails).
 const ONE_SHOT_UPDATE = { ...DEFAULT_UPDATE, monitor: "0s", failureAction: FailureAction.Continue } as const;
 const ONE_SHOT_ROLLBACK = { ...DEFAULT_ROLLBACK, monitor: "0s", failureAction: FailureAction.Continue } as const;
-/** Whether Swarm leaves every ended task ended: a one-shot service. */
-const isOneShot = (s: { restart?: { condition?: RestartCondition } }) => s.restart?.condition === RestartCondition.None;
+/**
+ * Whether Swarm leaves every ended task ended: a one-shot service, rolled out with monitor "0s" and
+ * failureAction continue unless set, and refused another failure action.
+ */
+export const isOneShot = (s: { readonly restart?: { readonly condition?: `${RestartCondition}` } }): boolean => s.restart?.condition === RestartCondition.None;
 const DEFAULT_CONVERGE_TIMEOUT = "5m";
 const DEFAULT_HEALTH = { interval: "10s", timeout: "5s", retries: 3, startPeriod: "10s" } as const;
 const DEFAULT_RESTART = { condition: RestartCondition.OnFailure, delay: "5s", maxAttempts: 0, window: "0s" } as const;

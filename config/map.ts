@@ -54,11 +54,18 @@ export function effectiveService(env: Environment, name: string): ServiceConfig 
     const d = env.defaults;
     const s = env.services[name];
     const merge = <T extends object>(a: T | undefined, b: T | undefined) => (a || b ? { ...a, ...b } : undefined);
+    // A one-shot service's rollouts continue on failure (the library's rule for it): the defaults'
+    // failure action and monitor are not its.
+    const inherited = <T extends { failureAction?: unknown; monitor?: unknown }>(r: T | undefined) => {
+        if (!r || !dy.isOneShot(s)) return r;
+        const { failureAction: _f, monitor: _m, ...rest } = r;
+        return rest;
+    };
     return {
         ...s,
         replicas: s.replicas ?? (s.global ? undefined : d.replicas),
-        update: merge(d.update, s.update),
-        rollback: merge(d.rollback, s.rollback),
+        update: merge(inherited(d.update), s.update),
+        rollback: merge(inherited(d.rollback), s.rollback),
         endpointMode: s.endpointMode ?? d.endpointMode,
         ports: s.ports?.map((p) => ({ ...p, mode: p.mode ?? d.publishMode })),
         limits: s.limits ?? d.limits,

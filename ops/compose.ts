@@ -50,6 +50,10 @@ export interface MapOptions {
  */
 export const ENV_MARKER = "__dockyard_env__";
 
+/** Why a one-shot service's rollouts differ from what docker stack deploy would do. */
+const ONE_SHOT = "a one-shot service (restart condition none): Dockyard rolls it out with failure_action continue and no monitor period, and takes a task that exited 0 as done " +
+    "(docker stack deploy would pause every update of it, as Swarm counts its tasks' exit as a failure)";
+
 /** What Swarm does when a Compose file gives no update_config / rollback_config. */
 export const SWARM_ROLLOUT = { parallelism: 1, delay: "0s", monitor: "5s", maxFailureRatio: 0, order: "stop-first", failureAction: "pause" } as const;
 /** What Swarm does when a Compose file gives no restart policy (Dockyard's own default is on failure only). */
@@ -450,7 +454,8 @@ export function mapCompose(doc: Obj, opts: MapOptions): ComposeImport {
         const d: Obj = raw.deploy ?? {};
         const dbase = `${base}.deploy`;
         if (d.mode === "global") s.global = true;
-        else if (d.mode !== undefined && d.mode !== "replicated") c.error(`${dbase}.mode`, `Dockyard services are replicated or global, got ${JSON.stringify(d.mode)}`);
+        else if (d.mode !== undefined && d.mode !== "replicated") c.error(`${dbase}.mode`, `Dockyard services are replicated or global, got ${JSON.stringify(d.mode)}` +
+            (/-job$/.test(String(d.mode)) ? "; Swarm jobs are not supported (the Docker provider cannot create them): for a one-shot task use mode replicated with restart_policy condition none, which Dockyard takes as done when its tasks exit 0" : ""));
         if (d.replicas !== undefined) {
             if (d.mode === "global") c.warn(`${dbase}.replicas`, "ignored by Swarm for a global service; not written");
             else s.replicas = number(d.replicas);
@@ -593,6 +598,9 @@ export function mapCompose(doc: Obj, opts: MapOptions): ComposeImport {
         if (d.labels !== undefined) s.labels = { ...d.labels };
         const restart = restartPolicy(c, raw, base);
         if (restart) s.restart = restart;
+        if (restart?.condition === "none" && d.update_config?.failure_action === undefined) {
+            c.warn(`${dbase}.update_config`, ONE_SHOT);
+        }
         c.rest(d, dbase, ["mode", "replicas", "update_config", "rollback_config", "endpoint_mode", "resources", "placement", "labels", "restart_policy"]);
 
         if (raw.user !== undefined) s.user = String(raw.user);

@@ -8,6 +8,10 @@ import { parseEnvironment } from "../../config/parse";
 import { ComposeImport, mapCompose } from "../../ops/compose";
 import { secretCommand } from "../../ops/import";
 
+/** What the import says about every one-shot service's rollouts (the text, as a user reads it). */
+const ONE_SHOT_WARNING = "a one-shot service (restart condition none): Dockyard rolls it out with failure_action continue and no monitor period, " +
+    "and takes a task that exited 0 as done (docker stack deploy would pause every update of it, as Swarm counts its tasks' exit as a failure)";
+
 function map(doc: Record<string, any>): ComposeImport {
     return mapCompose({ version: "3.13", ...doc }, { projectDir: "/p", composeDir: "/p", stack: "shop", env: {}, readFile: () => "" });
 }
@@ -30,6 +34,7 @@ describe("compose mapping: no silent change of behaviour", () => {
         ]);
         assert.deepStrictEqual(findings(r), [
             'warning services.s0.restart: "no" is written as condition none, as docker compose runs it (docker stack deploy would restart it on any exit)',
+            `warning services.s0.deploy.update_config: ${ONE_SHOT_WARNING}`,
         ]);
         assert.deepStrictEqual(problems(r), []);
     });

@@ -8,6 +8,10 @@ import { ComposeImport, DOCKER_HEALTH, SWARM_ROLLOUT, configKeyFor, mapCompose, 
 import { markEnvironmentSources, renderStackFile, secretCommand } from "../../ops/import";
 import { CASES, FIXTURES, RECORD_ENV, RECORD_ROOT, recordedPath } from "../fixtures/compose/cases";
 
+/** What the import says about every one-shot service's rollouts (the text, as a user reads it). */
+const ONE_SHOT_WARNING = "a one-shot service (restart condition none): Dockyard rolls it out with failure_action continue and no monitor period, " +
+    "and takes a task that exited 0 as done (docker stack deploy would pause every update of it, as Swarm counts its tasks' exit as a failure)";
+
 /** Map a recorded fixture as if it were at RECORD_ROOT, reading its files from the repository. */
 function importCase(name: string): ComposeImport {
     const c = CASES.find((x) => x.name === name)!;
@@ -371,7 +375,17 @@ describe("compose import: single mappings", () => {
         assert.deepStrictEqual(findings(one({ restart: "sometimes" })), ['error services.app.restart: expected no, always, unless-stopped or on-failure[:<attempts>], got "sometimes"']);
         const both = one({ restart: "always", deploy: { restart_policy: { condition: "none" } } });
         assert.deepStrictEqual(service(both).restart, { condition: "none" });
-        assert.deepStrictEqual(findings(both), ["warning services.app.restart: deploy.restart_policy is given, so docker stack deploy ignores it too"]);
+        assert.deepStrictEqual(findings(both), [
+            "warning services.app.restart: deploy.restart_policy is given, so docker stack deploy ignores it too",
+            `warning services.app.deploy.update_config: ${ONE_SHOT_WARNING}`,
+        ]);
+    });
+    it("stops at a Swarm job mode, saying what to use instead; other unknown modes are named", () => {
+        assert.deepStrictEqual(["replicated-job", "global-job", "sharded"].map((mode) => findings(one({ deploy: { mode } }))), [
+            ['error services.app.deploy.mode: Dockyard services are replicated or global, got "replicated-job"; Swarm jobs are not supported (the Docker provider cannot create them): for a one-shot task use mode replicated with restart_policy condition none, which Dockyard takes as done when its tasks exit 0'],
+            ['error services.app.deploy.mode: Dockyard services are replicated or global, got "global-job"; Swarm jobs are not supported (the Docker provider cannot create them): for a one-shot task use mode replicated with restart_policy condition none, which Dockyard takes as done when its tasks exit 0'],
+            ['error services.app.deploy.mode: Dockyard services are replicated or global, got "sharded"'],
+        ]);
     });
     it("reports restart policy keys and conditions it cannot map", () => {
         assert.deepStrictEqual(findings(one({ deploy: { restart_policy: { condition: "sometimes" } } })), [

@@ -60,6 +60,22 @@ describe("parseEnvironment", () => {
         assert.deepStrictEqual(web.limits, { cpus: 0.5, memory: "256m" });
     });
 
+    it("gives a one-shot service (restart condition none) every rollout default but the failure action and monitor, which are the library's for it", () => {
+        const raw = base();
+        raw.defaults = { update: { parallelism: 2, monitor: "10s", failureAction: "rollback" }, rollback: { failureAction: "pause", delay: "1s" } };
+        raw.services.migrate = { image: "app", restart: { condition: "none" } };
+        const env = parseEnvironment(raw, { keys: secretKeys });
+        assert.deepStrictEqual(effectiveService(env, "migrate").update, { parallelism: 2 });
+        assert.deepStrictEqual(effectiveService(env, "migrate").rollback, { delay: "1s" });
+        assert.deepStrictEqual(effectiveService(env, "api").update, { parallelism: 2, monitor: "10s", failureAction: "rollback" });
+        // Set on the service itself, a failure action Swarm would apply to every exit is refused.
+        raw.services.migrate.update = { failureAction: "rollback" };
+        assert.deepStrictEqual(problemsOf(raw), [
+            'services.migrate.update.failureAction: "rollback" cannot judge a one-shot service (restart.condition "none"): Swarm counts a task that exits during a rollout as failed, even with code 0; ' +
+                'leave it unset or set "continue", and Dockyard\'s wait judges the tasks (a task that exited 0 is done)',
+        ]);
+    });
+
     it("fills environment-level defaults", () => {
         const env = parseEnvironment(base(), { keys: secretKeys });
         assert.strictEqual(env.production, false);

@@ -319,7 +319,10 @@ export function waitForService(): void {
         // Replicated: as many tasks running or done as replicas (0 included). Global: every task it
         // wants, running; none at all when no node is eligible.
         const settled = running.length + done.length;
-        const allRunning = lingering.length === 0 && (replicas === undefined ? running.length === wanted.length : settled >= replicas && running.length <= replicas);
+        // A place whose latest task Swarm still means to run (one in its restart delay is `ready`, not
+        // `running`) is not settled: a global service crash-looping on a node has not converged.
+        const unsettled = [...latest.values()].some((t) => !["shutdown", "remove"].includes(t.DesiredState) && t.Status?.State !== "running");
+        const allRunning = lingering.length === 0 && (replicas === undefined ? running.length === wanted.length && !unsettled : settled >= replicas && running.length <= replicas);
         // A completed rollout has watched its new tasks for its monitor period; one with a shorter
         // period (a one-shot service's is 0) has not, and is watched here as a change without one.
         const monitored = (svc.Spec?.UpdateConfig?.Monitor ?? 0) / 1e6 >= STABLE_MS;

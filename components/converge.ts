@@ -313,16 +313,16 @@ export function waitForService(): void {
             const policy = condition === "none" ? "its restart condition is none" : `its restart policy allows ${attempts} ${attempts === 1 ? "attempt" : "attempts"}`;
             fail(`${finished.length} ${finished.length === 1 ? "task" : "tasks"} failed and Swarm starts no other (${policy})`, finished);
         }
-        // Tasks Swarm is stopping (a scale-down, a node no longer eligible) on nodes that can stop them.
-        const stopping = all.filter((t) => t.DesiredState !== "running" && t.Status?.State === "running");
-        const lingering = stopping.filter((t) => nodeReady(t.NodeID));
+        // Tasks Swarm is stopping (a scale-down, a node no longer eligible) on nodes that can stop them:
+        // asked of the nodes only once everything else has settled (a rollout always has tasks stopping).
+        const lingering = () => all.filter((t) => t.DesiredState !== "running" && t.Status?.State === "running" && nodeReady(t.NodeID));
         // Replicated: as many tasks running or done as replicas (0 included). Global: every task it
         // wants, running; none at all when no node is eligible.
         const settled = running.length + done.length;
         // A place whose latest task Swarm still means to run (one in its restart delay is `ready`, not
         // `running`) is not settled: a global service crash-looping on a node has not converged.
         const unsettled = [...latest.values()].some((t) => !["shutdown", "remove"].includes(t.DesiredState) && t.Status?.State !== "running");
-        const allRunning = lingering.length === 0 && (replicas === undefined ? running.length === wanted.length && !unsettled : settled >= replicas && running.length <= replicas);
+        const allRunning = (replicas === undefined ? running.length === wanted.length && !unsettled : settled >= replicas && running.length <= replicas) && !lingering().length;
         // A completed rollout has watched its new tasks for its monitor period; one with a shorter
         // period (a one-shot service's is 0) has not, and is watched here as a change without one.
         const monitored = (svc.Spec?.UpdateConfig?.Monitor ?? 0) / 1e6 >= STABLE_MS;
@@ -357,7 +357,7 @@ export function waitForService(): void {
             const unsettled = all.filter((t) => !["shutdown", "failed", "rejected", "complete", "orphaned", "remove"].includes(t.Status?.State));
             const lost = [...new Set([...new Set(unsettled.map((t) => t.NodeID))].map(nodeOf).filter((n) => n && n.state !== "ready").map((n) => `${n!.host} is ${n!.state}`))];
             fail(`not converged after ${env.TIMEOUT}: ${running.length} of ${replicas ?? wanted.length} tasks running${update ? `, update ${update.State}` : ""}` +
-                (lingering.length ? `, ${lingering.length} still stopping` : "") +
+                (lingering().length ? `, ${lingering().length} still stopping` : "") +
                 (lost.length ? `; node ${lost.join(", node ")} and holds tasks Swarm is waiting for (bring it back, or \`docker node rm\` it)` : ""),
                 failed.length ? failed : waiting);
         }

@@ -10,8 +10,10 @@
 //   stopped; a task that exited 0 counts as done when the restart policy starts no other (a one-shot
 //   task), so `replicas: 0`, a one-shot service and a global service no node is eligible for converge;
 // - it has failed when Swarm pauses or rolls the update back, when tasks keep failing, when a task
-//   failed and the restart policy starts no other, when tasks keep exiting under the policy `any`,
-//   when no node can take a task, or when the timeout passes.
+//   failed and the restart policy starts no other (after MaxAttempts restarts), when one place's
+//   tasks keep exiting under the policy `any`, when no node can take a task, or when the timeout passes.
+// Only tasks created since the service's last change count as failed or done for it (an update back
+// to an earlier spec matches that spec's old tasks), unless no newer task replaces them within 2 s.
 // On success it prints where the service answers (`{"endpoints": [...]}`, the Service's `endpoints`).
 // On failure it prints, per task, the node it was on, the state and error, exit code, last health-check results and the
 // last lines of the task's log, and exits 1, which fails `pulumi up`.
@@ -255,10 +257,21 @@ export function waitForService(): void {
     const STABLE_MS = Math.min(first.Spec?.UpdateConfig?.Monitor / 1e6 || DOCKER_DEFAULT_MONITOR_MS, DOCKER_DEFAULT_MONITOR_MS);
     const EMPTY_GLOBAL_MS = 2000;
     // What the restart policy does with a task that ended: `none` leaves every ended task ended,
-    // `on-failure` one that exited 0, and a limit of attempts ends the retries of a slot.
+    // `on-failure` one that exited 0, and `MaxAttempts` is how many times Swarm restarts a place's
+    // task (counted per version of the service, within `Window` when one is set): a place has failed
+    // for good after MaxAttempts + 1 failures.
     const restart = first.Spec?.TaskTemplate?.RestartPolicy ?? {};
     const condition: string = restart.Condition ?? "any";
     const attempts: number = restart.MaxAttempts ?? 0;
+    const restartWindow: number = (restart.Window ?? 0) / 1e6;
+    // Tasks of this change are created after the service's last update. A task from before it that
+    // has ended (a one-shot's, or one that failed) says nothing about the change until Swarm has had
+    // time to start the tasks the change calls for: an update back to an earlier spec matches that
+    // spec's old tasks. After HOLD_MS (Swarm's orchestrator reacts in milliseconds) with no newer
+    // task in its place, it stands: a change that starts no task leaves the old ones as they were.
+    const HOLD_MS = 2000;
+    // Exits 0 in one place under the policy `any` that make a one-shot task: Swarm starts it again each time.
+    const KEEPS_EXITING = 3;
     // Whether a node is ready, asked at most every few seconds (many waits may ask about one node).
     const readiness = new Map<string, { ready: boolean; at: number }>();
     const nodeReady = (nodeId: string): boolean => {
@@ -274,7 +287,12 @@ export function waitForService(): void {
         const { svc, all } = observe();
         const template = specOf(svc.Spec.TaskTemplate);
         const current = all.filter((t) => specOf(t.Spec) === template).sort((a, b) => Date.parse(b.UpdatedAt) - Date.parse(a.UpdatedAt));
-        const failed = current.filter((t) => ["failed", "rejected"].includes(t.Status?.State) || (t.Status?.State === "shutdown" && t.Status?.Err));
+        const created = (t: any) => Date.parse(t.CreatedAt ?? t.UpdatedAt);
+        const changed = Date.parse(svc.UpdatedAt ?? "") || 0;
+        const fresh = (t: any) => created(t) >= changed;
+        const failing = (t: any) => ["failed", "rejected"].includes(t.Status?.State) || (t.Status?.State === "shutdown" && t.Status?.Err);
+        // The failures of this change (earlier ones of the same spec are another change's).
+        const failed = current.filter((t) => failing(t) && fresh(t));
         const wanted = current.filter((t) => t.DesiredState === "running");
         const running = wanted.filter((t) => t.Status?.State === "running");
         const update = svc.UpdateStatus && svc.UpdateStatus.StartedAt !== stale ? svc.UpdateStatus : undefined;
@@ -283,13 +301,17 @@ export function waitForService(): void {
         // says how that place ended: a task that completed (exit 0) stays done unless the policy is
         // `any`; a failed one stays failed when the policy starts no other.
         const placeOf = (t: any) => (replicas === undefined ? `node ${t.NodeID}` : `slot ${t.Slot}`);
-        const created = (t: any) => Date.parse(t.CreatedAt ?? t.UpdatedAt);
         const latest = new Map<string, any>();
         for (const t of [...current].sort((a, b) => created(a) - created(b))) latest.set(placeOf(t), t);
-        const ended = [...latest.values()].filter((t) => t.DesiredState !== "running");
+        const standing = (t: any) => fresh(t) || Date.now() - changed >= HOLD_MS;
+        const ended = [...latest.values()].filter((t) => t.DesiredState !== "running" && standing(t));
         const done = ended.filter((t) => t.Status?.State === "complete" && condition !== "any");
-        const given = (t: any) => condition === "none" || (attempts > 0 && failed.filter((f) => placeOf(f) === placeOf(t)).length >= attempts);
-        const finished = ended.filter((t) => failed.includes(t) && given(t));
+        // A place's failures that Swarm counts against its attempts: of the latest task's version of
+        // the service (this change's, or the earlier one it left standing), within the window if set.
+        const failures = (t: any) => current.filter((f) => placeOf(f) === placeOf(t) && failing(f) && (fresh(f) || !fresh(t)) &&
+            (!restartWindow || created(t) - created(f) <= restartWindow)).length;
+        const given = (t: any) => condition === "none" || (attempts > 0 && failures(t) > attempts);
+        const finished = ended.filter((t) => failing(t) && given(t));
 
         if (update && update.State !== "updating" && update.State !== "completed") {
             interruption(update);
@@ -310,7 +332,7 @@ export function waitForService(): void {
         }
         // (During a rollout, Swarm's own update monitor judges the new tasks.)
         if (finished.length && update?.State !== "updating") {
-            const policy = condition === "none" ? "its restart condition is none" : `its restart policy allows ${attempts} ${attempts === 1 ? "attempt" : "attempts"}`;
+            const policy = condition === "none" ? "its restart condition is none" : `its restart policy restarts a task at most ${attempts} ${attempts === 1 ? "time" : "times"}`;
             fail(`${finished.length} ${finished.length === 1 ? "task" : "tasks"} failed and Swarm starts no other (${policy})`, finished);
         }
         // Tasks Swarm is stopping (a scale-down, a node no longer eligible) on nodes that can stop them:
@@ -345,10 +367,12 @@ export function waitForService(): void {
         if (!update && failed.length >= 3) {
             fail(`${failed.length} tasks failed${running.length ? `; ${running.length} of ${replicas ?? wanted.length} running` : " and none is running"}`, failed);
         }
-        // Tasks that exit 0 under the policy `any` are started again and again: a one-shot task.
-        const completed = current.filter((t) => t.Status?.State === "complete");
-        if (!update && condition === "any" && completed.length >= 3 && settled < (replicas ?? wanted.length)) {
-            fail(`its tasks keep exiting (${completed.length} exited with code 0) and its restart condition any starts them again; for a one-shot task set the restart condition to none`, completed);
+        // Tasks that exit 0 under the policy `any` are started again and again: a one-shot task, once
+        // one place has exited KEEPS_EXITING times since the change.
+        const completed = current.filter((t) => t.Status?.State === "complete" && fresh(t));
+        const exits = Math.max(0, ...[...latest.keys()].map((p) => completed.filter((t) => placeOf(t) === p).length));
+        if (!update && condition === "any" && exits >= KEEPS_EXITING && settled < (replicas ?? wanted.length)) {
+            fail(`its tasks keep exiting (${exits} exited with code 0 in one ${replicas === undefined ? "node" : "slot"}) and its restart condition any starts them again; for a one-shot task set the restart condition to none`, completed);
         }
         if (Date.now() - started > timeout) {
             const waiting = wanted.filter((t) => t.Status?.State !== "running");

@@ -54,9 +54,13 @@ const ONE_NODE: Row[] = [
         { deploy: { command: ["sh", "-c", "echo one-shot-broke; exit 3"], restart: { condition: "none" } }, within: NORMAL,
             result: /did not converge: 1 task failed and Swarm starts no other \(its restart condition is none\)[\s\S]*exit code 3[\s\S]*one-shot-broke/ },
     ] },
+    { shape: "restart on-failure with maxAttempts 1, a task that fails (Swarm restarts it once)", steps: [
+        { deploy: { command: ["sh", "-c", "exit 3"], restart: { condition: "on-failure", maxAttempts: 1, delay: "0s" } }, within: NORMAL,
+            result: /did not converge: 1 task failed and Swarm starts no other \(its restart policy restarts a task at most 1 time\)[\s\S]*exit code 3/ },
+    ], after: (d, n) => assert.deepStrictEqual(d(["service", "ps", "--format", "{{.CurrentState}}", n]).split("\n").filter(Boolean).map((l) => l.split(" ")[0]), ["Failed", "Failed"]) },
     { shape: "tasks that keep exiting 0 under restart condition any", steps: [
         { deploy: { command: ["true"], restart: { condition: "any", delay: "0s" } }, within: NORMAL,
-            result: /did not converge: its tasks keep exiting \(\d+ exited with code 0\) and its restart condition any starts them again; for a one-shot task set the restart condition to none/ },
+            result: /did not converge: its tasks keep exiting \(\d+ exited with code 0 in one slot\) and its restart condition any starts them again; for a one-shot task set the restart condition to none/ },
     ] },
     { shape: "a Swarm job (mode replicated-job), refused before any resource", steps: [
         { deploy: { ...sleeper, mode: "replicated-job" }, within: NORMAL,

@@ -285,6 +285,8 @@ else process.exit(1);
 describe("convergence wait: every shape Swarm accepts", () => {
     const template = (restart?: object) => ({ ContainerSpec: { Image: "app:1" }, ...(restart ? { RestartPolicy: restart } : {}) });
     const at = new Date(Date.now() - 60_000).toISOString();
+    /** `seconds` after `at` (in the future when more than 60). */
+    const later = (seconds: number) => new Date(Date.parse(at) + seconds * 1000).toISOString();
     const task = (id: string, spec: object, place: { Slot?: number; NodeID?: string }, DesiredState: string, Status: object) =>
         ({ ID: id, ServiceID: "web-id", NodeID: "n1", ...place, Spec: spec, DesiredState, Status, CreatedAt: at, UpdatedAt: at });
     const node = (id: string, state: string) => ({ [`node inspect --format {{.Description.Hostname}} {{.Status.State}} {{.Spec.Availability}} ${id}`]: `host-${id} ${state} active\n` });
@@ -322,9 +324,19 @@ describe("convergence wait: every shape Swarm accepts", () => {
         { shape: "restart none, a task failed", status: 1, within: [0, 1.5],
             answers: engine({ Replicated: { Replicas: 2 } }, none, [task("t1", none, { Slot: 1 }, "shutdown", exited0), task("t2", none, { Slot: 2 }, "shutdown", exited3)]),
             stderr: "dockyard: service web did not converge: 1 task failed and Swarm starts no other (its restart condition is none)" },
-        { shape: "restart on-failure with 2 attempts, both failed", status: 1, within: [0, 1.5],
+        // Swarm restarts a task MaxAttempts times: the place has failed for good at MaxAttempts + 1 failures.
+        { shape: "restart on-failure with max 1 attempt, its task failed twice", status: 1, within: [0, 1.5],
+            answers: engine({ Replicated: { Replicas: 1 } }, template({ Condition: "on-failure", MaxAttempts: 1 }), ["t1", "t2"].map((id) => task(id, template({ Condition: "on-failure", MaxAttempts: 1 }), { Slot: 1 }, "shutdown", exited3))),
+            stderr: "dockyard: service web did not converge: 1 task failed and Swarm starts no other (its restart policy restarts a task at most 1 time)" },
+        { shape: "restart on-failure with max 2 attempts, its task failed twice (Swarm starts a third)", status: 1, within: [1, 3],
             answers: engine({ Replicated: { Replicas: 1 } }, template({ Condition: "on-failure", MaxAttempts: 2 }), ["t1", "t2"].map((id) => task(id, template({ Condition: "on-failure", MaxAttempts: 2 }), { Slot: 1 }, "shutdown", exited3))),
-            stderr: "dockyard: service web did not converge: 1 task failed and Swarm starts no other (its restart policy allows 2 attempts)" },
+            stderr: "dockyard: service web did not converge: not converged after 1s: 0 of 1 tasks running" },
+        { shape: "restart on-failure with max 1 attempt within 10 s, its two failures a minute apart (Swarm starts another)", status: 1, within: [1, 3],
+            answers: engine({ Replicated: { Replicas: 1 } }, template({ Condition: "on-failure", MaxAttempts: 1, Window: 10e9 }), [
+                { ...task("t1", template({ Condition: "on-failure", MaxAttempts: 1, Window: 10e9 }), { Slot: 1 }, "shutdown", exited3), CreatedAt: later(0) },
+                { ...task("t2", template({ Condition: "on-failure", MaxAttempts: 1, Window: 10e9 }), { Slot: 1 }, "shutdown", exited3), CreatedAt: later(60) },
+            ]),
+            stderr: "dockyard: service web did not converge: not converged after 1s: 0 of 1 tasks running" },
         { shape: "an update of tasks that exit 0 under restart on-failure, which Swarm rolled back", status: 1, within: [0, 1.5],
             answers: {
                 ...engine({ Replicated: { Replicas: 1 } }, template({ Condition: "on-failure" }), [
@@ -344,7 +356,23 @@ describe("convergence wait: every shape Swarm accepts", () => {
             stderr: "dockyard: service web did not converge: 1 task failed and Swarm starts no other (its restart condition is none)" },
         { shape: "restart any, tasks that keep exiting 0", status: 1, within: [0, 1.5],
             answers: engine({ Replicated: { Replicas: 1 } }, template(), ["t1", "t2", "t3"].map((id) => task(id, template(), { Slot: 1 }, "shutdown", exited0))),
-            stderr: "dockyard: service web did not converge: its tasks keep exiting (3 exited with code 0) and its restart condition any starts them again; for a one-shot task set the restart condition to none" },
+            stderr: "dockyard: service web did not converge: its tasks keep exiting (3 exited with code 0 in one slot) and its restart condition any starts them again; for a one-shot task set the restart condition to none" },
+        { shape: "restart any, three slots whose tasks exited 0 once each (Swarm restarting them)", status: 1, within: [1, 3],
+            answers: engine({ Replicated: { Replicas: 3 } }, template(), [1, 2, 3].map((i) => task(`t${i}`, template(), { Slot: i }, "shutdown", exited0))),
+            stderr: "dockyard: service web did not converge: not converged after 1s: 0 of 3 tasks running" },
+        // Tasks from before the change: the service was updated after them.
+        { shape: "an update back to a one-shot's earlier spec, its old tasks completed, the new not yet started", status: 1, within: [1, 3],
+            answers: { ...engine({ Replicated: { Replicas: 1 } }, none, [task("t1", none, { Slot: 1 }, "shutdown", exited0)]),
+                "service inspect web-id": [{ ID: "web-id", UpdatedAt: later(3600), Spec: { Mode: { Replicated: { Replicas: 1 } }, TaskTemplate: none, UpdateConfig: { Monitor: 1e9 } } }] },
+            stderr: "dockyard: service web did not converge: not converged after 1s: 0 of 1 tasks running" },
+        { shape: "a change that starts no task, to a one-shot service whose task completed before it", status: 0, within: [0, 1.5],
+            answers: { ...engine({ Replicated: { Replicas: 1 } }, none, [task("t1", none, { Slot: 1 }, "shutdown", exited0)]),
+                "service inspect web-id": [{ ID: "web-id", UpdatedAt: later(30), Spec: { Mode: { Replicated: { Replicas: 1 } }, TaskTemplate: none, UpdateConfig: { Monitor: 1e9 } } }] } },
+        { shape: "an update back to an earlier spec whose old tasks failed, its new task running", status: 0, within: [1, 2.5],
+            answers: { ...engine({ Replicated: { Replicas: 1 } }, template(), [
+                ...["t1", "t2", "t3"].map((id) => task(id, template(), { Slot: 1 }, "shutdown", exited3)),
+                { ...task("t4", template(), { Slot: 1 }, "running", running), CreatedAt: later(3600) },
+            ]), "service inspect web-id": [{ ID: "web-id", UpdatedAt: later(3600), Spec: { Mode: { Replicated: { Replicas: 1 } }, TaskTemplate: template(), UpdateConfig: { Monitor: 1e9 } } }] } },
     ];
     for (const row of rows) {
         it(`${row.shape}: ${row.status === 0 ? "converges" : "fails"} within ${row.within[0]}-${row.within[1]} s`, function () {

@@ -12,7 +12,9 @@ import { BackupEnvironment, backupDir, backupVolume, backupsOfRelease, backupsTe
 import { DEPLOY_PARALLELISM } from "./parallelism";
 import { violationsFrom, writePackConfig } from "./policy";
 import { renderMarkdown, review, PreviewJson } from "./report";
-import { Lock, Release, appendRelease, describeChanges, failureSummary, isInterrupted, lockStack, readReleases, rollbackHistory, rollbackTarget, stateDir } from "./releases";
+import {
+    Lock, Release, appendRelease, describeChanges, failureSummary, isInterrupted, lockStack, readReleases, rollbackHistory, rollbackSecretsNote, rollbackTarget, stateDir,
+} from "./releases";
 
 export const PROJECT_DIR = path.resolve(__dirname, "..");
 // Stack config keys, as the CLI names them (`<project>:<key>`).
@@ -358,6 +360,8 @@ export async function rollbackCommand(stackName: string, opts: { to?: number; ye
             [PINS_KEY]: { value: JSON.stringify(target.images), objectValue: target.images, secret: false },
         }));
         console.log(`dockyard: rolling ${stackName} back to release ${target.number} (${target.time}${target.gitSha ? `, git ${target.gitSha}` : ""})`);
+        const secretsNote = rollbackSecretsNote(target);
+        if (secretsNote) console.log(`dockyard: ${secretsNote}`);
         if (!opts.yes) {
             await stack.preview({ onOutput: (o) => process.stdout.write(o), diff: true });
         }

@@ -39,7 +39,8 @@ Commands:
   releases <stack>   List recorded releases: number, time, result, images, what changed.
   rollback <stack>   Return to the last successful release deployed before the one running now,
                      skipping releases that were rolled back from (so a second rollback goes
-                     further back).
+                     further back). Secret values are the current ones, read now from the
+                     sources the release names.
       --to <n>         return to release n instead (a release that was rolled back from needs --yes)
       --yes            apply without showing the preview first, and without asking
       --with-data      also restore the volume backups recorded with that release

@@ -2,3 +2,4 @@ export * from "./load";
 export * from "./map";
 export * from "./parse";
 export * from "./schema";
+export * from "./sources";

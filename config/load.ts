@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { ConfigError, ConfigKeys, parseEnvironment } from "./parse";
 import { Environment } from "./schema";
+import { SecretSource, readSources } from "./sources";
 
 // Not in the SDK's typings, but the SDK's own way to tell a secret key from a plain one.
 const { isConfigSecret } = require("@pulumi/pulumi/runtime/config") as { isConfigSecret(key: string): boolean };
@@ -17,13 +18,14 @@ export interface LoadedEnvironment {
     readonly env: Environment;
     /** Image name → reference to deploy instead of building (set by `rollback`), if any. */
     readonly pins: Readonly<Record<string, string>>;
-    /** The value of a secret config key, as a Pulumi secret. */
-    secret(key: string): pulumi.Output<string>;
+    /** A secret's value from its source, as a Pulumi secret. */
+    secret(source: SecretSource): pulumi.Output<string>;
 }
 
 /**
- * Read and validate this stack's environment (image contexts resolve from `projectDir`); throws a
- * ConfigError before any resource exists.
+ * Read and validate this stack's environment (image contexts and secret files resolve from
+ * `projectDir`), then read every secret's source; throws a ConfigError or a SecretSourceError
+ * before any resource exists.
  */
 export function loadEnvironment(projectDir: string): LoadedEnvironment {
     const config = new pulumi.Config();
@@ -38,7 +40,9 @@ export function loadEnvironment(projectDir: string): LoadedEnvironment {
     };
     const pins = parsePins(config.getObject<unknown>(PINS_KEY), raw);
     const env = parseEnvironment(raw, { keys, projectDir, pins });
-    return { env, pins, secret: (key) => config.requireSecret(key) };
+    // Read now, at every preview and deploy: a source that fails stops the program before it registers anything.
+    const read = readSources(env.secrets, { projectDir });
+    return { env, pins, secret: (source) => (source.kind === "config" ? config.requireSecret(source.key) : pulumi.secret(read(source))) };
 }
 
 const pinsSchema = z.record(z.string(), z.string().regex(/^[^\s@]+@sha256:[0-9a-f]{64}$|^[^\s@:]+(:\d+)?\/?[^\s@]*:[\w][\w.-]*$/));

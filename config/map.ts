@@ -6,6 +6,7 @@ import * as dy from "@dockyard/components";
 import type * as pulumi from "@pulumi/pulumi";
 import * as path from "path";
 import { Environment, ServiceConfig } from "./schema";
+import { SecretSource, sourceOf } from "./sources";
 
 /** Makes one component. `at` is where in the stack file its settings come from. */
 export interface Factory {
@@ -25,8 +26,8 @@ export interface MapOptions {
     readonly projectDir: string;
     /** Image name → reference to deploy instead of building (set by `rollback`). */
     readonly pins: Readonly<Record<string, string>>;
-    /** The value of a secret config key. */
-    secret(key: string): pulumi.Input<string>;
+    /** A secret's value from its source (the registry password's source is a secret config key). */
+    secret(source: SecretSource): pulumi.Input<string>;
 }
 
 export interface Mapped {
@@ -87,14 +88,14 @@ export function mapEnvironment(env: Environment, opts: MapOptions, make: Factory
         const [kind, at, { passwordFromConfig, ...settings }] = "external" in env.registry
             ? [dy.RegistryKind.External, "registry.external", env.registry.external] as const
             : [dy.RegistryKind.SelfHosted, "registry.selfHosted", env.registry.selfHosted] as const;
-        const password = passwordFromConfig === undefined ? undefined : opts.secret(passwordFromConfig);
+        const password = passwordFromConfig === undefined ? undefined : opts.secret({ kind: "config", key: passwordFromConfig });
         registry = make.registry(named("registry"), { kind, ...settings, password } as dy.RegistryArgs, at);
     }
 
     const networks = mapValues(env.networks, (k, n) => make.network(named(k), n, `networks.${k}`));
     // `backup` is for the ops tooling (ops/backup.ts), not the Volume component.
     const volumes = mapValues(env.volumes, (k, { backup: _backup, ...v }) => make.volume(named(k), v, `volumes.${k}`));
-    const secrets = mapValues(env.secrets, (k, s) => make.secret(named(k), { data: opts.secret(s.fromConfig) }, `secrets.${k}`));
+    const secrets = mapValues(env.secrets, (k, s) => make.secret(named(k), { data: opts.secret(sourceOf(s)) }, `secrets.${k}`));
     const configs = mapValues(env.configs, (k, c) => make.config(named(k), { data: c.data }, `configs.${k}`));
     const images = mapValues(env.images, (k, i): dy.Image | string =>
         opts.pins[k] ?? make.image(named(k), { ...i, context: path.resolve(opts.projectDir, i.context), registry }, `images.${k}`));

@@ -2,7 +2,7 @@ import { Registry, issueTexts } from "@dockyard/components";
 import { RunError } from "@pulumi/pulumi";
 import { createHash } from "crypto";
 import { checkingFactory, effectiveService, isImageReference, mapEnvironment } from "./map";
-import { Environment, environmentSchema } from "./schema";
+import { Environment, SECRET_SOURCE_KINDS, environmentSchema } from "./schema";
 
 function show(v: unknown): string {
     return v === undefined ? "nothing" : JSON.stringify(v);
@@ -47,9 +47,10 @@ export function parseEnvironment(raw: unknown, opts: ParseOptions = {}): Environ
     if (raw && typeof raw === "object" && (raw as any).secrets && typeof (raw as any).secrets === "object") {
         for (const [name, s] of Object.entries((raw as any).secrets as Record<string, any>)) {
             if (s && typeof s === "object" && "value" in s) {
-                problems.push(`secrets.${name}.value: secret values may not be written in the stack file; run \`pulumi config set --secret ${name} <value>\` and set secrets.${name}.fromConfig: ${name}`);
+                problems.push(`secrets.${name}.value: secret values may not be written in the stack file; name their source instead: ` +
+                    `run \`pulumi config set --secret ${name} <value>\` and set secrets.${name}.config: ${name}, or use env, file or command`);
                 delete (s as any).value;
-                if (!("fromConfig" in s)) (s as any).fromConfig = name;
+                if (!SECRET_SOURCE_KINDS.some((k) => k in s) && !("fromConfig" in s)) (s as any).config = name;
             }
         }
     }
@@ -61,6 +62,7 @@ export function parseEnvironment(raw: unknown, opts: ParseOptions = {}): Environ
     const env = parsed.data;
     problems.push(...crossCheck(env, keys));
     if (problems.length) throw new ConfigError(problems);
+    // Sources are not read here: only the program reads them (config/load.ts).
     mapEnvironment(env, { projectDir: opts.projectDir ?? process.cwd(), pins: opts.pins ?? {}, secret: () => "[secret]" }, checkingFactory(problems));
     if (problems.length) throw new ConfigError(problems);
     return env;
@@ -80,7 +82,10 @@ function crossCheck(env: Environment, keys: ConfigKeys): string[] {
         else if (!secret) p.push(`${path}: config key ${show(key)} is stored in plaintext; set it again with \`pulumi config set --secret ${key} <value>\``);
     };
 
-    for (const [name, s] of Object.entries(env.secrets)) secretKey(`secrets.${name}.fromConfig`, s.fromConfig);
+    for (const [name, s] of Object.entries(env.secrets)) {
+        secretKey(`secrets.${name}.config`, s.config);
+        secretKey(`secrets.${name}.fromConfig`, s.fromConfig);
+    }
     const reg = env.registry;
     if (reg && "external" in reg) secretKey("registry.external.passwordFromConfig", reg.external.passwordFromConfig);
     if (reg && "selfHosted" in reg) secretKey("registry.selfHosted.passwordFromConfig", reg.selfHosted.passwordFromConfig);

@@ -34,6 +34,55 @@ const secretRef = z.union([
     z.strictObject({ name: text("a secret name"), target: text("a file name").optional() }),
 ], expected('a secret name or { name, target }'));
 
+/**
+ * Where a secret's value comes from: exactly one of these keys. The one description of each source,
+ * used by the schema's errors and checked against the README's "Secret sources" section.
+ */
+export const SECRET_SOURCES = {
+    config: { is: "a secret config key", expected: "the name of a secret config key (`pulumi config set --secret <key>`)" },
+    env: { is: "an environment variable", expected: 'the name of an environment variable of the process that previews or deploys, such as "APP_TOKEN"' },
+    file: { is: "a file", expected: 'the path of a file (relative to the project directory), such as "/run/keys/app_token"' },
+    command: { is: "a program and its arguments", expected: 'a program and its arguments, such as ["op", "read", "op://prod/app/token"], run without a shell' },
+} as const;
+export type SecretSourceKind = keyof typeof SECRET_SOURCES;
+export const SECRET_SOURCE_KINDS = Object.keys(SECRET_SOURCES) as SecretSourceKind[];
+/** How long a command source may run. @default 30s */
+export const DEFAULT_COMMAND_TIMEOUT = "30s";
+
+const sourceList = `${SECRET_SOURCE_KINDS.slice(0, -1).join(", ")} or ${SECRET_SOURCE_KINDS.at(-1)}`;
+
+/** A secret of the stack file: its source, and for a command how its output is read. */
+const secretSource = z.strictObject({
+    config: configKey(SECRET_SOURCES.config.expected).optional(),
+    /** The older spelling of `config`. */
+    fromConfig: configKey(SECRET_SOURCES.config.expected).optional(),
+    env: z.string(expected(SECRET_SOURCES.env.expected)).regex(/^[A-Za-z_][A-Za-z0-9_]*$/, expected(SECRET_SOURCES.env.expected)).optional(),
+    file: text(SECRET_SOURCES.file.expected).optional(),
+    command: z.array(text("a non-empty argument"), expected(SECRET_SOURCES.command.expected)).min(1, expected(SECRET_SOURCES.command.expected)).optional(),
+    /** Trim whitespace at both ends of a command's stdout. @default false: the value is stdout exactly */
+    trim: z.boolean(expected("true or false")).optional(),
+    /** How long the command may run before it is stopped and the deploy fails. @default 30s */
+    timeout: dy.Duration.optional(),
+}).superRefine((s, ctx) => {
+    const set = ([...SECRET_SOURCE_KINDS, "fromConfig"] as const).filter((k) => s[k] !== undefined);
+    if (set.length === 0) {
+        ctx.addIssue({ code: "custom", path: [], message: `expected one source: ${SECRET_SOURCE_KINDS.map((k) => `${k} (${SECRET_SOURCES[k].is})`).join(", ").replace(/, (?=[^,]*$)/, " or ")}` });
+    } else if (set.length > 1) {
+        ctx.addIssue({ code: "custom", path: [], message: `has ${set.length} sources (${set.join(" and ")}); keep exactly one of ${sourceList}, got ${JSON.stringify(s)}` });
+    }
+    if (s.timeout !== undefined && durationMs(s.timeout) <= 0) ctx.addIssue({ code: "custom", path: ["timeout"], message: "expected a duration longer than 0s" });
+    for (const k of ["trim", "timeout"] as const) {
+        if (s[k] !== undefined && s.command === undefined) ctx.addIssue({ code: "custom", path: [k], message: `expected ${k} only with a command source (it is about the command's run)` });
+    }
+});
+export type SecretConfig = z.infer<typeof secretSource>;
+
+/** Milliseconds of a Go duration such as "30s" or "1m30s" (validated by dy.Duration). */
+export function durationMs(d: string): number {
+    const unit: Record<string, number> = { ns: 1e-6, us: 1e-3, "µs": 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+    return [...d.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)].reduce((ms, [, n, u]) => ms + Number(n) * unit[u], 0);
+}
+
 const service = z.strictObject({
     ...dy.ServiceSettingsShape,
     /** The name of an image built by this stack, or a reference such as `nginx:1.27` or `repo@sha256:...`. */
@@ -108,11 +157,8 @@ export const environmentSchema = z.strictObject({
     registry: registry.optional(),
     networks: named(dy.NetworkSettingsSchema).default({}),
     volumes: named(volume).default({}),
-    /** A secret's value lives in Pulumi secret config, never in the stack file. */
-    secrets: named(z.strictObject({
-        /** Name of a secret config key (`pulumi config set --secret <key> <value>`). */
-        fromConfig: configKey("the name of a secret config key"),
-    })).default({}),
+    /** Where each secret's value comes from (its source); the value itself is never in the stack file. */
+    secrets: named(secretSource).default({}),
     configs: named(z.strictObject({ data: z.string(expected("the config file's content")) })).default({}),
     /** Images built by this stack; `context` is relative to the project directory. */
     images: named(dy.ImageSettingsSchema).default({}),

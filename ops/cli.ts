@@ -12,7 +12,9 @@ import { BackupEnvironment, backupDir, backupVolume, backupsOfRelease, backupsTe
 import { DEPLOY_PARALLELISM } from "./parallelism";
 import { violationsFrom, writePackConfig } from "./policy";
 import { renderMarkdown, review, PreviewJson } from "./report";
-import { Lock, Release, appendRelease, describeChanges, failureSummary, isInterrupted, lockStack, readReleases, rollbackHistory, rollbackTarget, stateDir } from "./releases";
+import {
+    Lock, Release, appendRelease, describeChanges, failureSummary, isInterrupted, lockStack, readReleases, rollbackHistory, rollbackSecretsNote, rollbackTarget, stateDir,
+} from "./releases";
 
 export const PROJECT_DIR = path.resolve(__dirname, "..");
 // Stack config keys, as the CLI names them (`<project>:<key>`).
@@ -37,7 +39,8 @@ Commands:
   releases <stack>   List recorded releases: number, time, result, images, what changed.
   rollback <stack>   Return to the last successful release deployed before the one running now,
                      skipping releases that were rolled back from (so a second rollback goes
-                     further back).
+                     further back). Secret values are the current ones, read now from the
+                     sources the release names.
       --to <n>         return to release n instead (a release that was rolled back from needs --yes)
       --yes            apply without showing the preview first, and without asking
       --with-data      also restore the volume backups recorded with that release
@@ -358,6 +361,8 @@ export async function rollbackCommand(stackName: string, opts: { to?: number; ye
             [PINS_KEY]: { value: JSON.stringify(target.images), objectValue: target.images, secret: false },
         }));
         console.log(`dockyard: rolling ${stackName} back to release ${target.number} (${target.time}${target.gitSha ? `, git ${target.gitSha}` : ""})`);
+        const secretsNote = rollbackSecretsNote(target);
+        if (secretsNote) console.log(`dockyard: ${secretsNote}`);
         if (!opts.yes) {
             await stack.preview({ onOutput: (o) => process.stdout.write(o), diff: true });
         }

@@ -5,6 +5,8 @@ import { ROLLOUT_INTERRUPTED } from "@dockyard/components";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { describeSource, sourceOf } from "../config/sources";
+import type { SecretConfig } from "../config/schema";
 
 export interface ServiceRelease {
     readonly image: string;
@@ -101,6 +103,17 @@ export function rollbackTarget(releases: readonly Release[], to?: number): Relea
 
 function sameAs(a: Release, b: Release): boolean {
     return JSON.stringify(a.manifest) === JSON.stringify(b.manifest);
+}
+
+/**
+ * What `rollback` says about secrets: their values are not recorded, so each is read now from the
+ * source the release names (the current value, not the release's). Undefined without secrets.
+ */
+export function rollbackSecretsNote(release: Pick<Release, "number" | "environment">): string | undefined {
+    const secrets = Object.entries(((release.environment ?? {}) as { secrets?: Record<string, SecretConfig> }).secrets ?? {});
+    if (secrets.length === 0) return undefined;
+    const sources = secrets.map(([name, s]) => `${name} from ${describeSource(sourceOf(s))}`).join(", ");
+    return `secret values are the current ones, not release ${release.number}'s: each is read now from its source (${sources})`;
 }
 
 /** What changed between two releases' manifests, as short phrases. */

@@ -1,11 +1,18 @@
 // The dev environment for real: deploy it from a copy of this project, call the app, change the
-// app and deploy again (data kept), then destroy, leaving only the retained volumes.
+// app and deploy again (data kept), take the secret from an env source and rotate it, then destroy,
+// leaving only the retained volumes.
 import * as assert from "assert";
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as path from "path";
 import {
     Sandbox, dockerObjects, editEnvironment, eventually, pluginMissing, projectSandbox, removeVolumes, requireOrSkip, sh, swarmMissing,
 } from "./prereqs";
 
 const WEB_PORT = 18080;
+/** The env source of app_token, from the test's fourth step on. */
+const TOKEN_VAR = "DOCKYARD_IT_APP_TOKEN";
+const ROTATED = "integration-env-token-rotated";
 const REGISTRY_PORT = 15000;
 
 function http(method: string, urlPath: string, body?: string): { status: number; body: string } {
@@ -76,11 +83,52 @@ describe("integration: the dev environment deployed for real", function () {
         assert.deepStrictEqual(http("GET", "/kv/release"), { status: 200, body: "written-before-v2" });
     });
 
+    it("takes the secret from an env source: the same value is no change, a new one a rotation that review shows as such", async () => {
+        box.env[TOKEN_VAR] = "integration-app-token";
+        editEnvironment(box, (env) => (env.secrets.app_token = { env: TOKEN_VAR }));
+        const same = box.pulumi(["preview", "--expect-no-changes"], { allowFailure: true });
+        assert.strictEqual(same.code, 0, same.stdout + same.stderr);
+
+        box.env[TOKEN_VAR] = ROTATED;
+        const r = box.dockyard(["review", "it", "--no-policy"]);
+        assert.strictEqual(r.code, 2, r.stdout + r.stderr);
+        const report = JSON.parse(fs.readFileSync(path.join(box.dir, ".dockyard/reviews/review-it.json"), "utf8"));
+        assert.deepStrictEqual(report.changes.map((c: any) => `${c.resource} ${c.change}`).sort(), [
+            `${prefix}-app_token-secret replace`, `${prefix}-web-converged update`, `${prefix}-web-service update`,
+        ]);
+        assert.ok(!r.stdout.includes(ROTATED) && !JSON.stringify(report).includes(ROTATED), r.stdout);
+        assert.ok(r.stdout.includes("[secret]"), r.stdout);
+
+        box.pulumi(["up", "--yes", "--skip-preview"]);
+        const sha = crypto.createHash("sha256").update(ROTATED).digest("hex");
+        await eventually("web to read the rotated secret", () => {
+            try {
+                return http("GET", "/secret-check").body === `app_token present sha256=${sha}`;
+            } catch {
+                return false;
+            }
+        });
+    });
+
+    it("stops before anything changes when the source fails, with one line naming the secret and the source", () => {
+        delete box.env[TOKEN_VAR];
+        const r = box.pulumi(["up", "--yes", "--skip-preview"], { allowFailure: true });
+        const out = r.stdout + r.stderr;
+        assert.notStrictEqual(r.code, 0, out);
+        assert.ok(out.includes(`secret app_token: env ${TOKEN_VAR} is not set\n`), out);
+        assert.ok(!/^\s+at /m.test(out), `no stack trace:\n${out}`);
+        box.env[TOKEN_VAR] = ROTATED;
+        const after = box.pulumi(["preview", "--expect-no-changes"], { allowFailure: true });
+        assert.strictEqual(after.code, 0, after.stdout + after.stderr);
+    });
+
     it("never writes the secret into the state or a container's environment", () => {
         const state = box.pulumi(["stack", "export"]).stdout;
-        assert.ok(!state.includes("integration-app-token"));
-        for (const id of sh("docker", ["ps", "-q", "--filter", `label=com.docker.swarm.service.name=${prefix}-web`]).trim().split("\n")) {
-            assert.ok(!sh("docker", ["inspect", "--format", "{{json .Config.Env}}", id]).includes("integration-app-token"));
+        for (const value of ["integration-app-token", ROTATED]) {
+            assert.ok(!state.includes(value) && !state.includes(Buffer.from(value).toString("base64")), value);
+            for (const id of sh("docker", ["ps", "-q", "--filter", `label=com.docker.swarm.service.name=${prefix}-web`]).trim().split("\n")) {
+                assert.ok(!sh("docker", ["inspect", "--format", "{{json .Config.Env}}", id]).includes(value));
+            }
         }
     });
 

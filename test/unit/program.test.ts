@@ -1,6 +1,9 @@
 // The whole program, run with mocks for each committed stack and for broken configs.
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import {
     Registration,
     isSecretValue,
@@ -282,6 +285,72 @@ describe("program", function () {
         });
     }
 
+    describe("secrets from an environment variable, a file or a command", () => {
+        const VALUE = "sourced-token-value-9876543210";
+        const VAR = "DOCKYARD_UNIT_APP_TOKEN";
+        let dir: string;
+        before(() => {
+            dir = fs.mkdtempSync(path.join(os.tmpdir(), "program-sources-"));
+            fs.writeFileSync(path.join(dir, "token"), VALUE);
+        });
+        after(() => {
+            fs.rmSync(dir, { recursive: true });
+            delete process.env[VAR];
+        });
+        /** The dev stack with app_token from `source`, run without any secret config key. */
+        const runWith = (source: object) => {
+            const env = stackEnvironment("dev");
+            env.secrets.app_token = source;
+            return runProgram(env, {});
+        };
+        const secretName = () => one("docker:index/secret:Secret", "app_token-secret").inputs.name as string;
+
+        const kinds: Array<[string, () => object]> = [
+            ["env", () => ((process.env[VAR] = VALUE), { env: VAR })],
+            ["file", () => ({ file: path.join(dir, "token") })],
+            ["command", () => ({ command: [process.execPath, "-e", `process.stdout.write(${JSON.stringify(`  ${VALUE}\n`)})`], trim: true })],
+        ];
+        for (const [kind, source] of kinds) {
+            it(`${kind}: the value reaches the Swarm secret as a Pulumi secret and nowhere else`, async () => {
+                const program = await runWith(source());
+                const secret = one("docker:index/secret:Secret", "app_token-secret");
+                assert.ok(isSecretValue(secret.inputs.data));
+                assert.strictEqual(reveal(secret.inputs.data), Buffer.from(VALUE).toString("base64"));
+                assert.deepStrictEqual(plaintextLeaks(VALUE), []);
+                assert.deepStrictEqual(plaintextLeaks(Buffer.from(VALUE).toString("base64")), []);
+                assert.ok(!JSON.stringify(await valueOf(program.releaseManifest)).includes(VALUE));
+            });
+        }
+
+        it("an unchanged value keeps the secret's name (no change), whatever its source; a changed one is a rotation", async () => {
+            process.env[VAR] = TOKEN;
+            await runProgram(stackEnvironment("dev"));
+            const fromConfig = secretName();
+            await runWith({ env: VAR });
+            assert.strictEqual(secretName(), fromConfig);
+            process.env[VAR] = `${TOKEN}-rotated`;
+            await runWith({ env: VAR });
+            assert.notStrictEqual(secretName(), fromConfig);
+            assert.match(secretName(), /^app_token-[0-9a-f]{12}$/);
+            assert.deepStrictEqual(service("web").inputs.taskSpec.containerSpec.secrets.map((s: any) => s.secretName), [secretName()]);
+        });
+
+        it("a failing source stops the program before it registers any resource, naming the secret and the source", async () => {
+            delete process.env[VAR];
+            const env = stackEnvironment("dev");
+            env.secrets.app_token = { env: VAR };
+            env.secrets.key = { command: [process.execPath, "-e", "console.error('vault sealed'); process.exit(2)"] };
+            await assert.rejects(runProgram(env, {}), {
+                name: "SecretSourceError",
+                message: `secret app_token: env ${VAR} is not set\n` +
+                    `secret key: command ${JSON.stringify([process.execPath, "-e", "console.error('vault sealed'); process.exit(2)"])} exited with code 2; its stderr:\n    vault sealed\n` +
+                    "nothing was changed: every secret is read before any resource is touched",
+            });
+            await settle();
+            assert.deepStrictEqual(registered().length, 0);
+        });
+    });
+
     describe("bad config", () => {
         const cases: Array<[string, (env: any) => void, string]> = [
             ["an unknown key", (e) => (e.services.web.replcas = 2),
@@ -309,7 +378,7 @@ describe("program", function () {
 
         it("rejects a stack without its secret before registering any resource", async () => {
             await assert.rejects(runProgram(stackEnvironment("dev"), {}), {
-                message: 'invalid stack config (1 problem):\n  - secrets.app_token.fromConfig: config key "appToken" is not set; run `pulumi config set --secret appToken <value>`',
+                message: 'invalid stack config (1 problem):\n  - secrets.app_token.config: config key "appToken" is not set; run `pulumi config set --secret appToken <value>`',
             });
             await settle();
             assert.deepStrictEqual(registered().length, 0);

@@ -2,8 +2,10 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as os from "os";
+import * as yaml from "js-yaml";
 import * as path from "path";
 import { mockState, ofType, resetRecorder, setConfig, settle } from "./harness";
+import { stackEnvironment } from "./stacks";
 
 const ROOT = path.resolve(__dirname, "../..");
 
@@ -31,5 +33,22 @@ describe("README example", () => {
             assert.strictEqual(ofType(type).length, 1, type);
         }
         assert.strictEqual(code.trim().split("\n").filter((l) => l.trim() && !l.trim().startsWith("//")).length <= 20, true);
+    });
+});
+
+describe("README: Secret sources", () => {
+    const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
+    const section = /\n## Secret sources\n([\s\S]*?)\n## /.exec(readme)![1];
+
+    it("shows every source kind of the schema, and its example stack file is one the schema accepts", () => {
+        const { DEFAULT_COMMAND_TIMEOUT, SECRET_SOURCE_KINDS, parseEnvironment } = require("../../config") as typeof import("../../config");
+        const example = yaml.load(/```yaml\n([\s\S]*?)```/.exec(section)![1]) as { secrets: Record<string, Record<string, unknown>> };
+        const kinds = Object.values(example.secrets).flatMap((s) => SECRET_SOURCE_KINDS.filter((k) => k in s));
+        assert.deepStrictEqual(kinds, SECRET_SOURCE_KINDS);
+        assert.ok(section.includes(`(default ${DEFAULT_COMMAND_TIMEOUT})`));
+        const env = stackEnvironment("dev");
+        env.secrets = example.secrets;
+        const parsed = parseEnvironment(env, { keys: { isSecret: () => true } });
+        assert.deepStrictEqual(parsed.secrets, example.secrets);
     });
 });

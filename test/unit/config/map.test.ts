@@ -2,7 +2,7 @@
 // arguments a component receives, so changing any mapping fails a test.
 import * as assert from "assert";
 import * as path from "path";
-import { Factory, checkingFactory, mapEnvironment, parseEnvironment } from "../../../config";
+import { Factory, checkingFactory, describeSource, mapEnvironment, parseEnvironment } from "../../../config";
 
 const PROJECT = path.resolve(__dirname, "../../..");
 const KEYS = { isSecret: () => true };
@@ -39,7 +39,7 @@ function recorder(): { factory: Factory; made: Made[]; one(kind: string, name: s
 function mapped(raw: unknown, pins: Record<string, string> = {}) {
     const env = parseEnvironment(raw, { keys: KEYS, projectDir: PROJECT, pins });
     const r = recorder();
-    const out = mapEnvironment(env, { projectDir: PROJECT, pins, secret: (key) => `<secret ${key}>` }, r.factory);
+    const out = mapEnvironment(env, { projectDir: PROJECT, pins, secret: (source) => `<secret ${describeSource(source)}>` }, r.factory);
     return { ...r, out };
 }
 
@@ -138,7 +138,7 @@ describe("mapEnvironment", () => {
 
         it("registry.external: server, username, verifyCredentials, and the password from its secret config key", () => {
             assert.deepStrictEqual(m.one("registry", "acme-registry"), {
-                kind: "external", server: "registry.example.com:5000", username: "deploy", verifyCredentials: false, password: "<secret registryPassword>",
+                kind: "external", server: "registry.example.com:5000", username: "deploy", verifyCredentials: false, password: "<secret config key registryPassword>",
             });
         });
 
@@ -155,8 +155,27 @@ describe("mapEnvironment", () => {
         });
 
         it("secrets: the value of the named secret config key; configs: the data", () => {
-            assert.deepStrictEqual(m.one("secret", "acme-token"), { data: "<secret appToken>" });
+            assert.deepStrictEqual(m.one("secret", "acme-token"), { data: "<secret config key appToken>" });
             assert.deepStrictEqual(m.one("config", "acme-conf"), { data: "key: value\n" });
+        });
+
+        it("secrets: each source kind asks the loader for exactly that source, the command with its defaults", () => {
+            const raw = everything();
+            raw.secrets = {
+                token: { config: "appToken" }, old: { fromConfig: "appToken" }, env: { env: "APP_TOKEN" }, file: { file: "/run/keys/t" },
+                cmd: { command: ["op", "read", "op://prod/app/token"] }, trimmed: { command: ["pass", "show", "app"], trim: true, timeout: "5s" },
+            };
+            const asked: unknown[] = [];
+            mapEnvironment(parseEnvironment(raw, { keys: KEYS, projectDir: PROJECT }), { projectDir: PROJECT, pins: {}, secret: (s) => (asked.push(s), "x") }, recorder().factory);
+            assert.deepStrictEqual(asked, [
+                { kind: "config", key: "registryPassword" },
+                { kind: "config", key: "appToken" },
+                { kind: "config", key: "appToken" },
+                { kind: "env", name: "APP_TOKEN" },
+                { kind: "file", path: "/run/keys/t" },
+                { kind: "command", argv: ["op", "read", "op://prod/app/token"], trim: false, timeout: "30s" },
+                { kind: "command", argv: ["pass", "show", "app"], trim: true, timeout: "5s" },
+            ]);
         });
 
         it("images: every build setting, the context resolved from the project, and the registry", () => {

@@ -112,11 +112,58 @@ describe("parseEnvironment", () => {
             "services.worker.ports[0]: port 8080/tcp is already published by services.api.ports[0]; publish each port once",
         ]],
         ["a plaintext secret value", (r) => (r.secrets.token = { value: "hunter2" }), [
-            "secrets.token.value: secret values may not be written in the stack file; run `pulumi config set --secret token <value>` and set secrets.token.fromConfig: token",
-            'secrets.token.fromConfig: config key "token" is not set; run `pulumi config set --secret token <value>`',
+            "secrets.token.value: secret values may not be written in the stack file; name their source instead: " +
+                "run `pulumi config set --secret token <value>` and set secrets.token.config: token, or use env, file or command",
+            'secrets.token.config: config key "token" is not set; run `pulumi config set --secret token <value>`',
+        ]],
+        ["a plaintext secret value beside a source", (r) => (r.secrets.token = { value: "hunter2", env: "TOKEN" }), [
+            "secrets.token.value: secret values may not be written in the stack file; name their source instead: " +
+                "run `pulumi config set --secret token <value>` and set secrets.token.config: token, or use env, file or command",
+        ]],
+        ["a secret without a source", (r) => (r.secrets.token = {}), [
+            "secrets.token: expected one source: config (a secret config key), env (an environment variable), file (a file) or command (a program and its arguments), got {}",
+        ]],
+        ["a secret with only a command's settings", (r) => (r.secrets.token = { trim: true }), [
+            "secrets.token: expected one source: config (a secret config key), env (an environment variable), file (a file) or command (a program and its arguments), got {\"trim\":true}",
+            "secrets.token.trim: expected trim only with a command source (it is about the command's run), got true",
+        ]],
+        ["a secret with two sources", (r) => (r.secrets.token = { env: "APP_TOKEN", file: "/run/keys/app_token" }), [
+            'secrets.token: has 2 sources (env and file); keep exactly one of config, env, file or command, got {"env":"APP_TOKEN","file":"/run/keys/app_token"}',
+        ]],
+        ["a secret with config and its older spelling", (r) => (r.secrets.token = { config: "appToken", fromConfig: "appToken" }), [
+            'secrets.token: has 2 sources (config and fromConfig); keep exactly one of config, env, file or command, got {"config":"appToken","fromConfig":"appToken"}',
+        ]],
+        ["a timeout on an env source", (r) => (r.secrets.token = { env: "APP_TOKEN", timeout: "5s" }), [
+            'secrets.token.timeout: expected timeout only with a command source (it is about the command\'s run), got "5s"',
+        ]],
+        ["an env source that is no variable name", (r) => (r.secrets.token = { env: "APP TOKEN" }), [
+            'secrets.token.env: expected the name of an environment variable of the process that previews or deploys, such as "APP_TOKEN", got "APP TOKEN"',
+        ]],
+        ["an empty file source", (r) => (r.secrets.token = { file: "" }), [
+            'secrets.token.file: expected the path of a file (relative to the project directory), such as "/run/keys/app_token", got ""',
+        ]],
+        ["a command written as one string", (r) => (r.secrets.token = { command: "op read op://prod/app/token" }), [
+            'secrets.token.command: expected a program and its arguments, such as ["op", "read", "op://prod/app/token"], run without a shell, got "op read op://prod/app/token"',
+        ]],
+        ["an empty command", (r) => (r.secrets.token = { command: [] }), [
+            'secrets.token.command: expected a program and its arguments, such as ["op", "read", "op://prod/app/token"], run without a shell, got []',
+        ]],
+        ["a command with an empty argument, a bad trim and a bad timeout", (r) => (r.secrets.token = { command: ["op", ""], trim: "yes", timeout: "30" }), [
+            'secrets.token.command[1]: expected a non-empty argument, got ""',
+            'secrets.token.trim: expected true or false, got "yes"',
+            'secrets.token.timeout: expected a duration such as "500ms", "10s" or "1m30s", got "30"',
+        ]],
+        ["a zero timeout", (r) => (r.secrets.token = { command: ["op"], timeout: "0s" }), [
+            'secrets.token.timeout: expected a duration longer than 0s, got "0s"',
+        ]],
+        ["an unknown key in a secret", (r) => (r.secrets.token = { env: "APP_TOKEN", trimm: true }), [
+            'secrets.token.trimm: unknown key; did you mean "trim"? accepted keys are config, fromConfig, env, file, command, trim, timeout',
         ]],
         ["a secret key stored in plaintext", () => undefined, [
             'secrets.token.fromConfig: config key "appToken" is stored in plaintext; set it again with `pulumi config set --secret appToken <value>`',
+        ], { isSecret: () => false }],
+        ["a secret key stored in plaintext, named with config", (r) => (r.secrets.token = { config: "appToken" }), [
+            'secrets.token.config: config key "appToken" is stored in plaintext; set it again with `pulumi config set --secret appToken <value>`',
         ], { isSecret: () => false }],
         ["a bad duration", (r) => (r.services.api.healthCheck = { command: "true", interval: "10 seconds" }), [
             'services.api.healthCheck.interval: expected a duration such as "500ms", "10s" or "1m30s", got "10 seconds"',
@@ -151,6 +198,15 @@ describe("parseEnvironment", () => {
             assert.deepStrictEqual(problemsOf(raw, keys ?? secretKeys), expected);
         });
     }
+
+    it("accepts every secret source, reading none of them", () => {
+        const raw = base();
+        raw.secrets = {
+            token: { config: "appToken" }, env: { env: "NOT_SET_ANYWHERE_0" }, file: { file: "/nonexistent/key" },
+            cmd: { command: ["/nonexistent/program"], trim: true, timeout: "1m30s" },
+        };
+        assert.deepStrictEqual(parseEnvironment(raw, { keys: secretKeys }).secrets, raw.secrets);
+    });
 
     it("reports every problem at once", () => {
         const raw = base();

@@ -3,7 +3,9 @@ import { spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { Release, appendRelease, describeChanges, failureSummary, isInterrupted, lockStack, readReleases, rollbackHistory, rollbackTarget } from "../../../ops/releases";
+import {
+    Release, appendRelease, describeChanges, failureSummary, isInterrupted, lockStack, readReleases, rollbackHistory, rollbackSecretsNote, rollbackTarget,
+} from "../../../ops/releases";
 
 function rel(number: number, result: Release["result"], web: string, kv = "kv1", kind = "deploy"): Release {
     return {
@@ -156,5 +158,18 @@ describe("release records", () => {
         fs.writeFileSync(file, JSON.stringify({ pid: child.pid, host: os.hostname(), command: "deploy", since: "x" }));
         lockStack(dir, "dev", "rollback").release();
         assert.strictEqual(fs.existsSync(file), false);
+    });
+});
+
+describe("rollbackSecretsNote", () => {
+    it("says the values are the current ones, read now from each source the release names", () => {
+        const environment = { secrets: { app_token: { env: "APP_TOKEN" }, db: { fromConfig: "dbPassword" }, key: { command: ["op", "read", "op://prod/key"], trim: true } } };
+        assert.strictEqual(rollbackSecretsNote({ number: 3, environment }),
+            "secret values are the current ones, not release 3's: each is read now from its source " +
+            '(app_token from env APP_TOKEN, db from config key dbPassword, key from command ["op","read","op://prod/key"])');
+    });
+    it("says nothing for a release without secrets", () => {
+        assert.strictEqual(rollbackSecretsNote({ number: 1, environment: { services: {} } }), undefined);
+        assert.strictEqual(rollbackSecretsNote({ number: 1, environment: undefined }), undefined);
     });
 });

@@ -16,6 +16,8 @@ import { ROOT, dockerCliMissing, requireOrSkip } from "./prereqs";
 /** What the import says about every one-shot service's rollouts (the text, as a user reads it). */
 const ONE_SHOT_WARNING = "a one-shot service (restart condition none): Dockyard rolls it out with failure_action continue and no monitor period, " +
     "and takes a task that exited 0 as done (docker stack deploy would pause every update of it, as Swarm counts its tasks' exit as a failure)";
+const ONE_SHOT_ROLLBACK_WARNING = "a one-shot service (restart condition none): Dockyard rolls it back with failure_action continue and no monitor period, " +
+    "and takes a task that exited 0 as done (docker stack deploy would pause every rollback of it, as Swarm counts its tasks' exit as a failure)";
 
 /** Only what the Docker CLI needs: nothing from the machine's variables reaches the import. */
 const BASE_ENV = { PATH: process.env.PATH, HOME: process.env.HOME };
@@ -213,6 +215,7 @@ describe("integration: compose import, case by case", function () {
             assert.deepStrictEqual(findingLines(r), [
                 "warning: services.job.restart: \"no\" is written as condition none, as docker compose runs it (docker stack deploy would restart it on any exit)",
                 `warning: services.job.deploy.update_config: ${ONE_SHOT_WARNING}`,
+                `warning: services.job.deploy.rollback_config: ${ONE_SHOT_ROLLBACK_WARNING}`,
                 "warning: services.policy.restart: deploy.restart_policy is given, so docker stack deploy ignores it too",
             ]);
         });
@@ -226,6 +229,7 @@ describe("integration: compose import, case by case", function () {
                 "# Not imported, or imported with a difference:",
                 "#   warning services.job.restart: \"no\" is written as condition none, as docker compose runs it (docker stack deploy would restart it on any exit)",
                 `#   warning services.job.deploy.update_config: ${ONE_SHOT_WARNING}`,
+                `#   warning services.job.deploy.rollback_config: ${ONE_SHOT_ROLLBACK_WARNING}`,
                 "config:",
                 "  dockyard:environment:",
                 "    prefix: t",

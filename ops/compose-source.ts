@@ -513,7 +513,7 @@ function prepareDependsOn(s: Obj, base: string, dropped: ReadonlyMap<string, str
         if (opt.restart === true) warn(`${at}.restart`, `Swarm does not restart ${name} when ${dep} restarts`);
         if (dropped.has(dep)) {
             const why = `${dep} is not imported: docker compose starts it only with ${withProfiles(dep)}`;
-            if (opt.required === false) warn(at, `${why}; ${name} is imported without it (required: false, as docker compose starts it)`);
+            if (opt.required === false) warn(at, `${why}; ${name} is imported without it, as docker compose starts ${name} without it (required: false)`);
             else error(at, `${why}, and refuses to start ${name} without it; pass the same to import it, or set required: false`);
             continue;
         }

@@ -270,7 +270,7 @@ describe("compose source: before the loader", () => {
         assert.deepStrictEqual(p.doc.services, { web: { image: "a", depends_on: [] } });
         assert.deepStrictEqual(lines(p.findings).slice(2), [
             "error services.web.depends_on.debug: debug is not imported: docker compose starts it only with --profile debug, and refuses to start web without it; pass the same to import it, or set required: false",
-            "warning services.web.depends_on.tools: tools is not imported: docker compose starts it only with --profile tools; web is imported without it (required: false, as docker compose starts it)",
+            "warning services.web.depends_on.tools: tools is not imported: docker compose starts it only with --profile tools; web is imported without it, as docker compose starts web without it (required: false)",
         ]);
     });
 

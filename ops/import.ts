@@ -23,7 +23,7 @@ export interface NormalisedCompose {
 }
 
 export interface NormaliseOptions {
-    /** Compose profiles to import the services of (`--profile`). @default none: services with profiles are left out */
+    /** Compose profiles to import the services of (`--profile`; `*` for all). @default none: services with profiles are left out */
     readonly profiles?: readonly string[];
     /** Unset variables are warnings, imported as empty (`--allow-unset`). @default false: they are errors */
     readonly allowUnset?: boolean;

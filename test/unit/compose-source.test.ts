@@ -239,6 +239,8 @@ describe("compose source: before the loader", () => {
         assert.deepStrictEqual([...outOfProfiles([base, override], [])], [["tools", ["ops"]], ["debug", ["debug", "dev"]]]);
         assert.deepStrictEqual([...outOfProfiles([base, override], ["dev"])], [["tools", ["ops"]]]);
         assert.deepStrictEqual([...outOfProfiles([base, override], ["*"])], []);
+        // Profiles in the base file hold when an override changes the service without them.
+        assert.deepStrictEqual([...outOfProfiles([load("services:\n  w:\n    image: w\n    profiles: [jobs]\n"), load("services:\n  w:\n    command: [run]\n")], [])], [["w", ["jobs"]]]);
         const [b, o] = prepareProject([base, override], { baseDir: "/p" });
         // Left out of both files, and reported once.
         assert.deepStrictEqual([b.doc, o.doc], [{ services: { web: { image: "a", depends_on: [] } } }, { services: {} }]);

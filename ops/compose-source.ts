@@ -411,13 +411,14 @@ function prepareFile(input: Obj, dropped: ReadonlyMap<string, string[]>, first: 
         }
         if (s.depends_on !== undefined && prepareDependsOn(s, base, dropped, warn, error, withProfiles)) changed = true;
         if (Array.isArray(s.env_file) && prepareEnvFiles(s, base, opts, warn, error)) changed = true;
-        // Modes written as octal strings ("0444"): docker compose reads a string mode as octal, the
-        // loader as decimal (444); the number keeps the meaning exactly.
+        // Modes written as octal strings ("0444", or from a variable): docker compose reads a string
+        // mode as octal, the loader as decimal (444); the number keeps the meaning exactly.
         for (const kind of ["secrets", "configs"]) {
             if (!Array.isArray(s[kind])) continue;
             for (const ref of s[kind]) {
-                if (ref && typeof ref === "object" && typeof ref.mode === "string" && /^0?[0-7]{1,4}$/.test(ref.mode)) {
-                    ref.mode = parseInt(ref.mode, 8);
+                const mode = ref && typeof ref === "object" && typeof ref.mode === "string" ? interpolate(ref.mode, (n) => opts.env?.[n]).value : undefined;
+                if (mode !== undefined && /^0?[0-7]{1,4}$/.test(mode)) {
+                    ref.mode = parseInt(mode, 8);
                     changed = true;
                 }
             }

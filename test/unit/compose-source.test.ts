@@ -350,6 +350,9 @@ describe("compose source: before the loader", () => {
             ports: [{ target: 80, published: 8080 }, { target: 81, published: "8000-8001" }],
         });
         assert.deepStrictEqual(p.findings, []);
+        // A mode from a variable too, as docker compose reads it once interpolated; an unset one is left for the variables' check.
+        const vars = prepareForLoader(load('services:\n  app:\n    image: a\n    secrets: [{ source: s, mode: "${MODE}" }, { source: t, mode: "${T_MODE:-0400}" }, { source: u, mode: "${UNSET}" }]\n'), [], "/p", { MODE: "0440" });
+        assert.deepStrictEqual(vars.doc.services.app.secrets, [{ source: "s", mode: 0o440 }, { source: "t", mode: 0o400 }, { source: "u", mode: "${UNSET}" }]);
     });
 
     it("reads env_file as docker compose does: a missing optional file is skipped with a warning, format raw as written, other formats and keys are errors", () => {

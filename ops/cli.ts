@@ -54,8 +54,8 @@ Commands:
                        it, .env beside the first Compose file is read, as docker compose does;
                        variables set in the environment win over both
       --allow-unset    import unset variables as empty values (otherwise they stop the import)
-      --profile <name> also import the services of this Compose profile (repeatable; without
-                       it, those of COMPOSE_PROFILES, as docker compose reads it)
+      --profile <name> also import the services of this Compose profile (repeatable; "*" for
+                       all; without it, those of COMPOSE_PROFILES, as docker compose reads it)
       --set-secrets    set the secret config keys from the secrets' files or variables
                        (otherwise the \`pulumi config set --secret\` commands are printed)
       --out <file>     write there instead of stacks/Pulumi.<name>.yaml

@@ -68,14 +68,54 @@ export function dumpCompose(doc: Obj): string {
     return yaml.dump(doc, { schema: COMPOSE_YAML, lineWidth: -1, noRefs: true });
 }
 
+/** What reading variables found: the variables, the files read, and values that read unset variables. */
+export interface Variables {
+    readonly env: NodeJS.ProcessEnv;
+    readonly read: string[];
+    readonly findings: Finding[];
+}
+
+/** The keys a .env file assigns with a single-quoted value, which docker compose takes literally. */
+function singleQuoted(text: string): Set<string> {
+    const out = new Set<string>();
+    for (const line of text.split(/\r?\n/)) {
+        const m = /^\s*(?:export\s+)?([\w.-]+)\s*=\s*(.)?/.exec(line);
+        if (!m) continue;
+        // The last assignment of a key is the one dotenv keeps.
+        if (m[2] === "'") out.add(m[1]);
+        else out.delete(m[1]);
+    }
+    return out;
+}
+
+/**
+ * A .env-format file's values as docker compose reads them, in order: dotenv's syntax (quotes,
+ * `export`, comments), then each value interpolated (`interpolate`) from `lookup`, else the keys
+ * assigned before it; single-quoted values are literal.
+ */
+export function dotenvValues(text: string, lookup: (name: string) => string | undefined): Array<{ key: string; value: string; unset: VariableUse[] }> {
+    const literal = singleQuoted(text);
+    const own: Record<string, string> = {};
+    return Object.entries(dotenv.parse(text)).map(([key, raw]) => {
+        const r = literal.has(key) ? { value: raw, unset: [] } : interpolate(raw, (n) => lookup(n) ?? own[n]);
+        own[key] = r.value;
+        return { key, ...r };
+    });
+}
+
 /**
  * The variables the Compose files are interpolated with, as `docker compose` reads them: the
  * `--env-file` files in order (a later one wins), or else the project directory's `.env` when there
- * is one; variables set in the environment win over both. Returns the files read too.
+ * is one; variables set in the environment win over both. A file's values are interpolated as
+ * docker compose does (the same rules as the Compose files, `interpolate`): `${X}`, `${X:-default}`...
+ * read the environment first, then the keys assigned before them; single-quoted values are literal.
+ * A value that reads an unset variable is a finding, as in the Compose files.
  */
-export function readVariables(envFiles: readonly string[], projectDir: string, environment: NodeJS.ProcessEnv, cwd: string = process.cwd()): { env: NodeJS.ProcessEnv; read: string[] } {
+export function readVariables(envFiles: readonly string[], projectDir: string, environment: NodeJS.ProcessEnv, cwd: string = process.cwd(), allowUnset = false): Variables {
     const files = envFiles.length ? [...envFiles] : [path.join(projectDir, ".env")].filter((f) => fs.existsSync(f) && fs.statSync(f).isFile());
     const fromFiles: Record<string, string> = {};
+    const findings: Finding[] = [];
+    const lookup = (name: string) => environment[name] ?? fromFiles[name];
     for (const f of files) {
         let text: string;
         try {
@@ -84,11 +124,14 @@ export function readVariables(envFiles: readonly string[], projectDir: string, e
             const code = (e as NodeJS.ErrnoException).code;
             throw new ComposeFileError(`--env-file ${shown(f, cwd)}: ${code === "ENOENT" ? "no such file" : `cannot be read (${code})`}`);
         }
-        Object.assign(fromFiles, dotenv.parse(text));
+        for (const { key, value, unset } of dotenvValues(text, lookup)) {
+            findings.push(...unset.map((use) => unsetFinding(`(${shown(f, cwd)}).${key}`, use, allowUnset)));
+            fromFiles[key] = value;
+        }
     }
     const env: NodeJS.ProcessEnv = { ...fromFiles };
     for (const [k, v] of Object.entries(environment)) if (v !== undefined) env[k] = v;
-    return { env, read: files };
+    return { env, read: files, findings };
 }
 
 // --- Variables -------------------------------------------------------------------------------
@@ -96,24 +139,35 @@ export function readVariables(envFiles: readonly string[], projectDir: string, e
 const NAME = /^[_A-Za-z][_A-Za-z0-9]*/;
 
 /** A variable a value uses: unset and taken as empty, or required (`${X:?msg}`) and unset. */
-interface VariableUse {
+export interface VariableUse {
     readonly name: string;
     readonly required?: string;
 }
 
 /**
- * The variables a Compose value would read unset, interpolated as Compose does: `$$` is a literal
+ * A value interpolated as Compose does, with the variables it would read unset: `$$` is a literal
  * `$`; `${X:-d}` / `${X-d}` use d when X is unset (or empty, with `:`), and a default's own
- * variables count only then; `${X:+a}` / `${X+a}` read a only when X is set; `${X:?e}` / `${X?e}` are required.
+ * variables count only then; `${X:+a}` / `${X+a}` read a only when X is set; `${X:?e}` / `${X?e}`
+ * are required. The one reading of Compose's variables: for the Compose files and their .env alike.
  */
-export function unsetIn(value: string, env: NodeJS.ProcessEnv): VariableUse[] {
-    const out: VariableUse[] = [];
-    const isSet = (n: string) => env[n] !== undefined;
-    const nonEmpty = (n: string) => env[n] !== undefined && env[n] !== "";
+export function interpolate(value: string, lookup: (name: string) => string | undefined): { value: string; unset: VariableUse[] } {
+    const unset: VariableUse[] = [];
+    let out = "";
+    const isSet = (n: string) => lookup(n) !== undefined;
+    const nonEmpty = (n: string) => isSet(n) && lookup(n) !== "";
+    const sub = (v: string) => {
+        const r = interpolate(v, lookup);
+        unset.push(...r.unset);
+        return r.value;
+    };
     for (let i = 0; i < value.length; i++) {
-        if (value[i] !== "$") continue;
+        if (value[i] !== "$") {
+            out += value[i];
+            continue;
+        }
         const next = value[i + 1];
         if (next === "$") {
+            out += "$";
             i++;
             continue;
         }
@@ -127,38 +181,62 @@ export function unsetIn(value: string, env: NodeJS.ProcessEnv): VariableUse[] {
                     j++;
                 } else if (value[j] === "}") depth--;
             }
-            if (depth > 0) return out; // Unclosed: the loader says so.
+            // Unclosed: the loader says so.
+            if (depth > 0) return { value: out + value.slice(i), unset };
             const inner = value.slice(i + 2, j - 1);
+            const whole = value.slice(i, j);
             i = j - 1;
             const name = NAME.exec(inner)?.[0];
-            if (!name) continue;
+            if (!name) {
+                out += whole;
+                continue;
+            }
             const rest = inner.slice(name.length);
             const op = /^(:?[-+?])?/.exec(rest)![0];
             const arg = rest.slice(op.length);
+            const own = lookup(name) ?? "";
             if (op === "" && rest === "") {
-                if (!isSet(name)) out.push({ name });
-            } else if (op === ":-") {
-                if (!nonEmpty(name)) out.push(...unsetIn(arg, env));
-            } else if (op === "-") {
-                if (!isSet(name)) out.push(...unsetIn(arg, env));
-            } else if (op === ":+") {
-                if (nonEmpty(name)) out.push(...unsetIn(arg, env));
-            } else if (op === "+") {
-                if (isSet(name)) out.push(...unsetIn(arg, env));
-            } else if (op === ":?") {
-                if (!nonEmpty(name)) out.push({ name, required: arg });
-            } else if (op === "?") {
-                if (!isSet(name)) out.push({ name, required: arg });
-            }
+                if (!isSet(name)) unset.push({ name });
+                out += own;
+            } else if (op === ":-") out += nonEmpty(name) ? own : sub(arg);
+            else if (op === "-") out += isSet(name) ? own : sub(arg);
+            else if (op === ":+") out += nonEmpty(name) ? sub(arg) : "";
+            else if (op === "+") out += isSet(name) ? sub(arg) : "";
+            else if (op === ":?" || op === "?") {
+                if (op === ":?" ? !nonEmpty(name) : !isSet(name)) unset.push({ name, required: arg });
+                out += own;
+            } else out += whole;
             continue;
         }
         const name = NAME.exec(value.slice(i + 1))?.[0];
         if (name) {
-            if (!isSet(name)) out.push({ name });
+            if (!isSet(name)) unset.push({ name });
+            out += lookup(name) ?? "";
             i += name.length;
-        }
+        } else out += "$";
     }
-    return out;
+    return { value: out, unset };
+}
+
+/** The variables a Compose value would read unset (see `interpolate`). */
+export function unsetIn(value: string, env: NodeJS.ProcessEnv): VariableUse[] {
+    return interpolate(value, (n) => env[n]).unset;
+}
+
+/**
+ * The finding for a value at `at` reading an unset variable: an error, or with `allowUnset` a
+ * warning; a required one (`${X:?message}`) is always an error.
+ */
+export function unsetFinding(at: string, use: VariableUse, allowUnset: boolean): Finding {
+    if (use.required !== undefined) {
+        return { path: at, severity: "error", why: `the variable ${use.name} is required and not set${use.required ? `: ${use.required}` : ""}` };
+    }
+    if (allowUnset) return { path: at, severity: "warning", why: `the variable ${use.name} is not set: imported as empty (--allow-unset)` };
+    return {
+        path: at,
+        severity: "error",
+        why: `the variable ${use.name} is not set (Compose would use an empty value); set it, put it in .env or an --env-file, give a default (\${${use.name}:-<value>}), or pass --allow-unset`,
+    };
 }
 
 /** `a.b[2].c` from path segments (strings are keys, numbers list indices). */
@@ -181,17 +259,7 @@ export function unsetVariables(doc: Obj, env: NodeJS.ProcessEnv, allowUnset: boo
                 const key = `${at}\0${use.name}`;
                 if (seen.has(key)) continue;
                 seen.add(key);
-                if (use.required !== undefined) {
-                    findings.push({ path: at, severity: "error", why: `the variable ${use.name} is required and not set${use.required ? `: ${use.required}` : ""}` });
-                } else if (allowUnset) {
-                    findings.push({ path: at, severity: "warning", why: `the variable ${use.name} is not set: imported as empty (--allow-unset)` });
-                } else {
-                    findings.push({
-                        path: at,
-                        severity: "error",
-                        why: `the variable ${use.name} is not set (Compose would use an empty value); set it, put it in .env or an --env-file, give a default (\${${use.name}:-<value>}), or pass --allow-unset`,
-                    });
-                }
+                findings.push(unsetFinding(at, use, allowUnset));
             }
         } else if (Array.isArray(v)) {
             v.forEach((x, i) => {
@@ -240,6 +308,8 @@ export interface Prepared {
     readonly ports: PortIndex;
 }
 
+/** An IP a port may name that means every interface, as no IP does: Swarm publishes on every interface too. */
+const ALL_INTERFACES = new Set(["0.0.0.0", "::", "[::]"]);
 const HOST_IP = /^(\[[0-9a-fA-F:.]+\]|\d{1,3}(?:\.\d{1,3}){3}):/;
 
 /** The number of ports a short port spec stands for ("8000-8002:80" is three). */
@@ -252,35 +322,76 @@ function portCount(spec: string): number {
     return Math.max(size(parts.at(-1)), size(parts.length > 1 ? parts.at(-2) : undefined));
 }
 
+const servicesOf = (doc: Obj): Obj => (doc.services && typeof doc.services === "object" ? doc.services : {});
+
 /**
- * Rewrite what the loader of `docker stack config` cannot read, reporting each change with its path:
- * top-level `name:` and services outside the active profiles are left out, long-form `depends_on`
- * becomes the list form, a host IP in a port is an error and the port is left out (Swarm publishes
- * on every node's 0.0.0.0), octal strings in modes become numbers, long-form `env_file` becomes paths.
+ * The services the active profiles leave out, decided on the merged project as docker compose does
+ * (a service's `profiles` from every file, appended): each with its profiles. A service without
+ * profiles is always in; `*` activates every profile.
  */
-export function prepareForLoader(input: Obj, profiles: readonly string[], baseDir: string): Prepared {
+export function outOfProfiles(docs: readonly Obj[], profiles: readonly string[]): Map<string, string[]> {
+    const merged = new Map<string, string[]>();
+    for (const doc of docs) {
+        for (const [name, s] of Object.entries<any>(servicesOf(doc))) {
+            const all = merged.get(name) ?? [];
+            merged.set(name, all);
+            if (s && typeof s === "object" && Array.isArray(s.profiles)) for (const p of s.profiles.map(String)) if (!all.includes(p)) all.push(p);
+        }
+    }
+    if (profiles.includes("*")) return new Map();
+    return new Map([...merged].filter(([, own]) => own.length > 0 && !own.some((p) => profiles.includes(p))));
+}
+
+export interface PrepareOptions {
+    /** The active profiles (`--profile`, COMPOSE_PROFILES). @default none */
+    readonly profiles?: readonly string[];
+    /** The directory relative paths are resolved against (the first file's). */
+    readonly baseDir: string;
+    /** The variables env files are interpolated with. @default none */
+    readonly env?: NodeJS.ProcessEnv;
+}
+
+/** `prepareProject` for a project of one file. */
+export function prepareForLoader(input: Obj, profiles: readonly string[], baseDir: string, env: NodeJS.ProcessEnv = {}): Prepared {
+    return prepareProject([input], { profiles, baseDir, env })[0];
+}
+
+/**
+ * Rewrite what the loader of `docker stack config` cannot read, in each of a project's files, reporting
+ * each change with its path: top-level `name:` and services outside the active profiles (decided on
+ * the merged project) are left out, long-form `depends_on` becomes the list form, a host IP in a port
+ * is an error and the port is left out (Swarm publishes on every node's interfaces), octal strings in
+ * modes become numbers, long-form `env_file` becomes paths. A rewrite that keeps the meaning exactly
+ * (a mode "0440" as 0o440, a port "8080" as 8080, a host IP 0.0.0.0) says nothing.
+ */
+export function prepareProject(inputs: readonly Obj[], opts: PrepareOptions): Prepared[] {
+    const dropped = outOfProfiles(inputs, opts.profiles ?? []);
+    return inputs.map((input, i) => prepareFile(input, dropped, i === 0, opts));
+}
+
+const DEPENDS_ON_CONDITIONS = ["service_started", "service_healthy", "service_completed_successfully"];
+
+function prepareFile(input: Obj, dropped: ReadonlyMap<string, string[]>, first: boolean, opts: PrepareOptions): Prepared {
     const doc: Obj = structuredClone(input);
     const findings: Finding[] = [];
     const ports: PortIndex = {};
     let changed = false;
     const warn = (p: string, why: string) => findings.push({ path: p, severity: "warning", why });
     const error = (p: string, why: string) => findings.push({ path: p, severity: "error", why });
+    const withProfiles = (dep: string) => dropped.get(dep)!.map((p) => `--profile ${p}`).join(" or ");
 
     if (doc.name !== undefined) {
         warn("(top level).name", `the Compose project name ${JSON.stringify(doc.name)} is not used: Docker objects are named <prefix>-<name>, with the --stack name as prefix`);
         delete doc.name;
         changed = true;
     }
-    const services: Obj = doc.services && typeof doc.services === "object" ? doc.services : {};
-    const dropped = new Set<string>();
+    const services = servicesOf(doc);
+    // Reported once for the project, in its first file.
+    if (first) for (const name of dropped.keys()) warn(`services.${name}.profiles`, `not imported: docker compose starts it only with ${withProfiles(name)} (pass the same to import it)`);
     for (const [name, s] of Object.entries<any>(services)) {
-        if (!s || typeof s !== "object" || !Array.isArray(s.profiles)) continue;
-        const active = s.profiles.filter((p: unknown) => profiles.includes(String(p)));
-        if (active.length === 0) {
-            warn(`services.${name}.profiles`, `not imported: docker compose starts it only with ${s.profiles.map((p: unknown) => `--profile ${p}`).join(" or ")} (pass the same to import it)`);
-            delete services[name];
-            dropped.add(name);
-        } else delete s.profiles;
+        if (dropped.has(name)) delete services[name];
+        else if (s && typeof s === "object" && s.profiles !== undefined) delete s.profiles;
+        else continue;
         changed = true;
     }
     for (const [name, s] of Object.entries<any>(services)) {
@@ -298,36 +409,16 @@ export function prepareForLoader(input: Obj, profiles: readonly string[], baseDi
             delete s[key];
             changed = true;
         }
-        // depends_on: the loader reads the list form only; Swarm starts services in any order either way.
-        if (s.depends_on && typeof s.depends_on === "object" && !Array.isArray(s.depends_on)) {
-            for (const [dep, opt] of Object.entries<any>(s.depends_on)) {
-                const dbase = `${base}.depends_on.${dep}`;
-                if (opt?.condition !== undefined && opt.condition !== "service_started") {
-                    warn(`${dbase}.condition`, `${opt.condition} is not waited for: Swarm starts services in any order, so ${name} must retry until ${dep} is ready`);
-                }
-                if (opt?.restart === true) warn(`${dbase}.restart`, `Swarm does not restart ${name} when ${dep} restarts`);
-            }
-            s.depends_on = Object.keys(s.depends_on);
-            changed = true;
-        }
-        if (Array.isArray(s.depends_on) && s.depends_on.some((d: unknown) => dropped.has(String(d)))) {
-            s.depends_on = s.depends_on.filter((d: unknown) => !dropped.has(String(d)));
-            changed = true;
-        }
-        // env_file: the loader reads paths only.
-        if (Array.isArray(s.env_file) && s.env_file.some((e: unknown) => e && typeof e === "object")) {
-            s.env_file = s.env_file.flatMap((e: any) => {
-                if (!e || typeof e !== "object") return [e];
-                return e.required === false && !fs.existsSync(path.resolve(baseDir, String(e.path))) ? [] : [e.path];
-            });
-            changed = true;
-        }
-        // Modes written as octal strings ("0444"), as docker compose reads them.
+        if (s.depends_on !== undefined && prepareDependsOn(s, base, dropped, warn, error, withProfiles)) changed = true;
+        if (Array.isArray(s.env_file) && prepareEnvFiles(s, base, opts, warn, error)) changed = true;
+        // Modes written as octal strings ("0444", or from a variable): docker compose reads a string
+        // mode as octal, the loader as decimal (444); the number keeps the meaning exactly.
         for (const kind of ["secrets", "configs"]) {
             if (!Array.isArray(s[kind])) continue;
             for (const ref of s[kind]) {
-                if (ref && typeof ref === "object" && typeof ref.mode === "string" && /^0?[0-7]{1,4}$/.test(ref.mode)) {
-                    ref.mode = parseInt(ref.mode, 8);
+                const mode = ref && typeof ref === "object" && typeof ref.mode === "string" ? interpolate(ref.mode, (n) => opts.env?.[n]).value : undefined;
+                if (mode !== undefined && /^0?[0-7]{1,4}$/.test(mode)) {
+                    ref.mode = parseInt(mode, 8);
                     changed = true;
                 }
             }
@@ -339,25 +430,38 @@ export function prepareForLoader(input: Obj, profiles: readonly string[], baseDi
             s.ports.forEach((p: any, i: number) => {
                 const pbase = `${base}.ports[${i}]`;
                 if (typeof p === "string" || typeof p === "number") {
-                    const ip = HOST_IP.exec(String(p))?.[1];
-                    if (ip !== undefined) {
+                    let spec = String(p);
+                    const ip = HOST_IP.exec(spec)?.[1];
+                    if (ip !== undefined && !ALL_INTERFACES.has(ip)) {
                         error(pbase, `${JSON.stringify(p)} publishes on ${ip} only; Swarm publishes a service's ports on every node's 0.0.0.0, so the port is not imported`);
                         changed = true;
                         return;
                     }
-                    for (let k = 0; k < portCount(String(p)); k++) index.push(i);
-                    kept.push(p);
+                    // Every interface, as with no IP (which is what Swarm does): the same port.
+                    if (ip !== undefined) {
+                        spec = spec.slice(ip.length + 1);
+                        changed = true;
+                    }
+                    for (let k = 0; k < portCount(spec); k++) index.push(i);
+                    kept.push(ip === undefined ? p : spec);
                     return;
                 }
                 if (p && typeof p === "object") {
-                    if (p.host_ip !== undefined) {
+                    if (p.host_ip !== undefined && p.host_ip !== "" && !ALL_INTERFACES.has(String(p.host_ip))) {
                         error(`${pbase}.host_ip`, `publishes on ${p.host_ip} only; Swarm publishes a service's ports on every node's 0.0.0.0, so the port is not imported`);
                         changed = true;
                         return;
                     }
-                    if (typeof p.published === "string" && /^\d+$/.test(p.published)) {
-                        p.published = Number(p.published);
+                    if (p.host_ip !== undefined) {
+                        delete p.host_ip;
                         changed = true;
+                    }
+                    // docker compose reads "8080" as the port 8080; the loader refuses a string.
+                    for (const key of ["published", "target"]) {
+                        if (typeof p[key] === "string" && /^\d+$/.test(p[key])) {
+                            p[key] = Number(p[key]);
+                            changed = true;
+                        }
                     }
                     for (const key of ["name", "app_protocol"]) {
                         if (p[key] === undefined) continue;
@@ -374,6 +478,104 @@ export function prepareForLoader(input: Obj, profiles: readonly string[], baseDi
         }
     }
     return { doc, changed, findings, ports };
+}
+
+type Report = (p: string, why: string) => void;
+
+/**
+ * `depends_on` as the loader reads it, the list form; Swarm starts services in any order either way
+ * (the mapping says so). A long-form entry with no condition is `service_started`, as in docker
+ * compose, the list form's meaning. A dependency left out by profiles is an error (docker compose
+ * refuses the project), a warning when it is `required: false` (docker compose starts without it).
+ * Returns whether the service changed.
+ */
+function prepareDependsOn(s: Obj, base: string, dropped: ReadonlyMap<string, string[]>, warn: Report, error: Report, withProfiles: (dep: string) => string): boolean {
+    const name = base.slice("services.".length);
+    const long = !Array.isArray(s.depends_on) && typeof s.depends_on === "object" && s.depends_on !== null;
+    if (!long && !Array.isArray(s.depends_on)) return false;
+    const entries: Array<[string, string, Obj]> = long
+        ? Object.entries<any>(s.depends_on).map(([dep, opt]) => [dep, `${base}.depends_on.${dep}`, opt])
+        : s.depends_on.map((dep: unknown, i: number) => [String(dep), `${base}.depends_on[${i}]`, {}]);
+    const kept: string[] = [];
+    for (const [dep, at, opt] of entries) {
+        if (!opt || typeof opt !== "object" || Array.isArray(opt)) {
+            error(at, `expected a mapping of condition, restart and required, got ${JSON.stringify(opt)}`);
+            continue;
+        }
+        for (const key of Object.keys(opt)) if (!["condition", "restart", "required"].includes(key)) error(`${at}.${key}`, "not a depends_on key; expected condition, restart or required");
+        if (opt.condition !== undefined && !DEPENDS_ON_CONDITIONS.includes(opt.condition)) {
+            error(`${at}.condition`, `expected one of ${DEPENDS_ON_CONDITIONS.join(", ")}, got ${JSON.stringify(opt.condition)}`);
+        } else if (opt.condition !== undefined && opt.condition !== "service_started") {
+            warn(`${at}.condition`, `${opt.condition} is not waited for: Swarm starts services in any order, so ${name} must retry until ${dep} is ready`);
+        }
+        for (const key of ["restart", "required"]) {
+            if (opt[key] !== undefined && typeof opt[key] !== "boolean") error(`${at}.${key}`, `expected true or false, got ${JSON.stringify(opt[key])}`);
+        }
+        if (opt.restart === true) warn(`${at}.restart`, `Swarm does not restart ${name} when ${dep} restarts`);
+        if (dropped.has(dep)) {
+            const why = `${dep} is not imported: docker compose starts it only with ${withProfiles(dep)}`;
+            if (opt.required === false) warn(at, `${why}; ${name} is imported without it, as docker compose starts ${name} without it (required: false)`);
+            else error(at, `${why}, and refuses to start ${name} without it; pass the same to import it, or set required: false`);
+            continue;
+        }
+        kept.push(dep);
+    }
+    if (!long && kept.length === s.depends_on.length) return false;
+    s.depends_on = kept;
+    return true;
+}
+
+/**
+ * `env_file` as the loader reads it: paths. A missing `required: false` file is left out, as docker
+ * compose skips it, with a warning. The loader reads every file as written (Docker's env-file
+ * format: no quotes removed, no variables), which is docker compose's `format: raw`; a file in
+ * docker compose's own format (the default) that it would read otherwise is an error per value.
+ * Returns whether the service changed.
+ */
+function prepareEnvFiles(s: Obj, base: string, opts: PrepareOptions, warn: Report, error: Report): boolean {
+    let changed = false;
+    const kept: unknown[] = [];
+    s.env_file.forEach((e: any, i: number) => {
+        const at = `${base}.env_file[${i}]`;
+        const long = e && typeof e === "object";
+        if (long) changed = true;
+        const file = long ? e.path : e;
+        if (typeof file !== "string") {
+            error(long ? `${at}.path` : at, `expected the path of a file, got ${JSON.stringify(file)}`);
+            return;
+        }
+        if (long) {
+            for (const key of Object.keys(e)) if (!["path", "required", "format"].includes(key)) error(`${at}.${key}`, "not an env_file key; expected path, required or format");
+            if (e.required !== undefined && typeof e.required !== "boolean") error(`${at}.required`, `expected true or false, got ${JSON.stringify(e.required)}`);
+            if (e.format !== undefined && e.format !== "raw") error(`${at}.format`, `expected raw or no format (docker compose's own), got ${JSON.stringify(e.format)}`);
+        }
+        const full = path.resolve(opts.baseDir, file);
+        if (!fs.existsSync(full)) {
+            if (long && e.required === false) {
+                warn(at, `${file} does not exist: skipped, as docker compose skips it (required: false)`);
+                return;
+            }
+        } else if (!(long && e.format === "raw")) {
+            for (const d of envFileDifferences(fs.readFileSync(full, "utf8"), opts.env ?? {})) {
+                error(at, `${d.key}: docker stack config reads ${file} as written, ${JSON.stringify(d.asWritten)}, where docker compose reads ${JSON.stringify(d.compose)}; ` +
+                    "write the value without quotes or variables, set it under environment:, or give the file format: raw");
+            }
+        }
+        kept.push(file);
+    });
+    s.env_file = kept;
+    return changed;
+}
+
+/** Where an env file's values differ between Docker's env-file format (the loader's) and docker compose's. */
+export function envFileDifferences(text: string, env: NodeJS.ProcessEnv): Array<{ key: string; asWritten: string | undefined; compose: string }> {
+    // Docker's format: KEY=value lines taken as written, after leading blanks; # starts a comment line.
+    const asWritten: Record<string, string> = {};
+    for (const line of text.replace(/^\uFEFF/, "").split(/\r?\n/).map((l) => l.trimStart())) {
+        const eq = line.indexOf("=");
+        if (line && !line.startsWith("#") && eq > 0) asWritten[line.slice(0, eq)] = line.slice(eq + 1);
+    }
+    return dotenvValues(text, (n) => env[n]).filter((v) => asWritten[v.key] !== v.value).map((v) => ({ key: v.key, asWritten: asWritten[v.key], compose: v.value }));
 }
 
 /**
@@ -409,9 +611,43 @@ export function loaderFindings(stderr: string, failed: boolean): Finding[] {
     return out;
 }
 
-/** A finding's path in the user's own port indices (the loader expands port ranges). */
-export function userPath(p: string, ports: PortIndex): string {
-    const m = /^services\.([^.[]+)\.ports\[(\d+)\](.*)$/.exec(p);
-    const user = m ? ports[m[1]]?.[Number(m[2])] : undefined;
-    return m && user !== undefined ? `services.${m[1]}.ports[${user}]${m[3]}` : p;
+/** Where each of the loader's volume entries of a service is in the user's files. */
+export type VolumeIndex = Record<string, Array<{ readonly index: number; readonly file?: string }>>;
+
+/**
+ * The user's place of each volume entry the loader printed, by service. The loader expands the
+ * short syntax into the long one, and sorts a service's volumes by target when it merges files (a
+ * later file's entry replacing an earlier one's with the same target), so entries are matched by
+ * target, interpolated as the loader does; `file` names the file when several define the service's volumes.
+ */
+export function volumeIndex(docs: readonly Obj[], fileNames: readonly string[], loaded: Obj, env: NodeJS.ProcessEnv): VolumeIndex {
+    const out: VolumeIndex = {};
+    const value = (v: unknown) => (typeof v === "string" ? interpolate(v, (n) => env[n]).value : v);
+    for (const [name, s] of Object.entries<any>(servicesOf(loaded))) {
+        if (!Array.isArray(s?.volumes)) continue;
+        const defining = docs.map((d, f) => [servicesOf(d)[name]?.volumes, f] as const).filter(([v]) => Array.isArray(v));
+        const byTarget = new Map<unknown, { index: number; file?: string }>();
+        for (const [vols, f] of defining) {
+            (vols as unknown[]).forEach((v, index) => {
+                const target = typeof v === "string" ? (() => { const parts = String(value(v)).split(":"); return parts[parts.length === 1 ? 0 : 1]; })() : value((v as Obj)?.target);
+                byTarget.set(target, defining.length > 1 ? { index, file: fileNames[f] } : { index });
+            });
+        }
+        out[name] = s.volumes.map((v: Obj, k: number) => byTarget.get(v?.target) ?? { index: k });
+    }
+    return out;
+}
+
+/**
+ * A finding's path in the user's own indices: ports (the loader expands port ranges) and volumes
+ * (the loader sorts merged ones), with the file when several define them.
+ */
+export function userPath(p: string, ports: PortIndex, volumes: VolumeIndex = {}): string {
+    const port = /^services\.([^.[]+)\.ports\[(\d+)\](.*)$/.exec(p);
+    const user = port ? ports[port[1]]?.[Number(port[2])] : undefined;
+    if (port && user !== undefined) return `services.${port[1]}.ports[${user}]${port[3]}`;
+    const volume = /^services\.([^.[]+)\.volumes\[(\d+)\](.*)$/.exec(p);
+    const at = volume ? volumes[volume[1]]?.[Number(volume[2])] : undefined;
+    if (volume && at !== undefined) return `services.${volume[1]}.volumes[${at.index}]${volume[3]}${at.file ? ` (in ${at.file})` : ""}`;
+    return p;
 }

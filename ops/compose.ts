@@ -50,9 +50,16 @@ export interface MapOptions {
  */
 export const ENV_MARKER = "__dockyard_env__";
 
-/** Why a one-shot service's rollouts differ from what docker stack deploy would do. */
-const ONE_SHOT = "a one-shot service (restart condition none): Dockyard rolls it out with failure_action continue and no monitor period, and takes a task that exited 0 as done " +
-    "(docker stack deploy would pause every update of it, as Swarm counts its tasks' exit as a failure)";
+/**
+ * Why a one-shot service's updates or rollbacks differ from what docker stack deploy would do: the
+ * settings of `raw` (update_config or rollback_config) Dockyard gives it, or undefined when it gives none.
+ */
+function oneShot(what: "update" | "rollback", raw: Obj | undefined): string | undefined {
+    const given = [raw?.failure_action === undefined && "failure_action continue", raw?.monitor === undefined && "no monitor period"].filter(Boolean);
+    if (given.length === 0) return undefined;
+    const swarm = raw?.failure_action === undefined ? `pause every ${what} of it, as Swarm counts its tasks' exit as a failure` : `watch each task for ${SWARM_ROLLOUT.monitor}`;
+    return `a one-shot service (restart condition none): Dockyard rolls it ${what === "update" ? "out" : "back"} with ${given.join(" and ")}, and takes a task that exited 0 as done (docker stack deploy would ${swarm})`;
+}
 
 /** What Swarm does when a Compose file gives no update_config / rollback_config. */
 export const SWARM_ROLLOUT = { parallelism: 1, delay: "0s", monitor: "5s", maxFailureRatio: 0, order: "stop-first", failureAction: "pause" } as const;
@@ -598,8 +605,9 @@ export function mapCompose(doc: Obj, opts: MapOptions): ComposeImport {
         if (d.labels !== undefined) s.labels = { ...d.labels };
         const restart = restartPolicy(c, raw, base);
         if (restart) s.restart = restart;
-        if (restart?.condition === "none" && d.update_config?.failure_action === undefined) {
-            c.warn(`${dbase}.update_config`, ONE_SHOT);
+        for (const [what, key] of [["update", "update_config"], ["rollback", "rollback_config"]] as const) {
+            const why = restart?.condition === "none" ? oneShot(what, d[key]) : undefined;
+            if (why) c.warn(`${dbase}.${key}`, why);
         }
         c.rest(d, dbase, ["mode", "replicas", "update_config", "rollback_config", "endpoint_mode", "resources", "placement", "labels", "restart_policy"]);
 

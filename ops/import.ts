@@ -7,7 +7,7 @@ import * as path from "path";
 import { ConfigError, parseEnvironment } from "../config/parse";
 import { environmentSchema } from "../config/schema";
 import { ComposeImport, ENV_MARKER, Finding, SecretSource, mapCompose } from "./compose";
-import { ComposeFileError, PortIndex, dumpCompose, loaderFindings, prepareForLoader, readComposeFile, readVariables, unsetVariables, userPath } from "./compose-source";
+import { ComposeFileError, PortIndex, VolumeIndex, dumpCompose, loaderFindings, prepareProject, readComposeFile, readVariables, unsetVariables, userPath, volumeIndex } from "./compose-source";
 
 export interface NormalisedCompose {
     /** The merged, interpolated document `docker stack config` prints; undefined when it refused the files. */
@@ -18,10 +18,12 @@ export interface NormalisedCompose {
     readonly findings: readonly Finding[];
     /** The user's port indices, for the loader's (which expands ranges), by service. */
     readonly ports: PortIndex;
+    /** The user's volume entries, for the loader's (which sorts merged ones), by service. */
+    readonly volumes: VolumeIndex;
 }
 
 export interface NormaliseOptions {
-    /** Compose profiles to import the services of (`--profile`). @default none: services with profiles are left out */
+    /** Compose profiles to import the services of (`--profile`; `*` for all). @default none: services with profiles are left out */
     readonly profiles?: readonly string[];
     /** Unset variables are warnings, imported as empty (`--allow-unset`). @default false: they are errors */
     readonly allowUnset?: boolean;
@@ -63,8 +65,9 @@ export function normaliseCompose(files: readonly string[], env: NodeJS.ProcessEn
     try {
         const args = ["stack", "config"];
         let stdin: string | undefined;
+        const project = prepareProject(docs, { profiles: opts.profiles, baseDir: composeDir, env });
         files.forEach((file, i) => {
-            const prepared = prepareForLoader(docs[i], opts.profiles ?? [], composeDir);
+            const prepared = project[i];
             // Only what is imported is checked: not the services of profiles left out.
             findings.push(...unsetVariables(prepared.doc, env, opts.allowUnset === true));
             findings.push(...prepared.findings);
@@ -96,7 +99,9 @@ export function normaliseCompose(files: readonly string[], env: NodeJS.ProcessEn
         if (failed && !findings.some((f) => f.severity === "error")) {
             findings.push({ path: "(Compose loader)", severity: "error", why: `docker stack config failed (exit ${r.status}) without saying why` });
         }
-        return { doc: failed ? undefined : (yaml.load(r.stdout) as Record<string, any>), composeDir, findings, ports };
+        const doc = failed ? undefined : (yaml.load(r.stdout) as Record<string, any>);
+        const volumes = doc ? volumeIndex(project.map((p) => p.doc), files.map((f) => path.basename(f)), doc, env) : {};
+        return { doc, composeDir, findings, ports, volumes };
     } finally {
         fs.rmSync(tmp, { recursive: true, force: true });
     }
@@ -182,13 +187,13 @@ function problemsOf(environment: Record<string, any>, secretKeys: ReadonlySet<st
  * The mounts Dockyard's validation refuses as the Docker socket unless the service allows it:
  * those whose problem goes away when the service sets allowDockerSocket (the rule stays the library's).
  */
-function dockerSocketMounts(environment: Record<string, any>, secretKeys: ReadonlySet<string>, projectDir: string): Array<{ service: string; hostPath: string }> {
+function dockerSocketMounts(environment: Record<string, any>, secretKeys: ReadonlySet<string>, projectDir: string): Array<{ service: string; mount: { hostPath: string; target: string } }> {
     const probe = structuredClone(environment);
     for (const s of Object.values<any>(probe.services ?? {})) if ((s.mounts ?? []).some((m: any) => m.hostPath !== undefined)) s.allowDockerSocket = true;
     const after = new Set(problemsOf(probe, secretKeys, projectDir));
     return problemsOf(environment, secretKeys, projectDir).filter((p) => !after.has(p)).flatMap((p) => {
-        const m = /^services\.([^.]+)\.mounts\[(\d+)\]\.hostPath:/.exec(p);
-        return m ? [{ service: m[1], hostPath: environment.services[m[1]].mounts[Number(m[2])].hostPath }] : [];
+        const m = /^services\.(.+)\.mounts\[(\d+)\]\.hostPath:/.exec(p);
+        return m ? [{ service: m[1], mount: environment.services[m[1]].mounts[Number(m[2])] }] : [];
     });
 }
 
@@ -205,15 +210,17 @@ export function importCompose(o: ImportOptions): ImportOutcome {
     const out = path.resolve(o.out ?? path.join(o.projectDir, "stacks", `Pulumi.${o.stack}.yaml`));
     if (fs.existsSync(out) && !o.force) throw new ComposeFileError(`import: ${shown(out)} exists; pass --force to overwrite it`);
     if (o.files.length === 0) throw new ComposeFileError("import: name a Compose file");
-    const vars = readVariables(o.envFiles ?? [], path.dirname(path.resolve(o.files[0])), o.env ?? process.env, cwd);
+    const vars = readVariables(o.envFiles ?? [], path.dirname(path.resolve(o.files[0])), o.env ?? process.env, cwd, o.allowUnset === true);
     for (const f of vars.read) log(`import: variables from ${shown(f)}`);
     const env = vars.env;
     // As docker compose: --profile, else COMPOSE_PROFILES (from the environment or the variable files).
     const profiles = o.profiles?.length ? o.profiles : (env.COMPOSE_PROFILES ?? "").split(",").map((p) => p.trim()).filter(Boolean);
     const norm = normaliseCompose(o.files, env, { profiles, allowUnset: o.allowUnset, cwd });
-    const unset = norm.findings.filter((f) => f.severity === "error" && /^the variable /.test(f.why));
+    // What the variable files read, then what the Compose files do.
+    const found = [...vars.findings, ...norm.findings];
+    const unset = found.filter((f) => f.severity === "error" && /^the variable /.test(f.why));
     if (!norm.doc) {
-        for (const f of norm.findings) log(findingLine(f));
+        for (const f of found) log(findingLine(f));
         log(`import: Docker's Compose loader (docker stack config) cannot read the file${o.files.length === 1 ? "" : "s"} (listed above); nothing written`);
         return { exitCode: 1 };
     }
@@ -225,20 +232,22 @@ export function importCompose(o: ImportOptions): ImportOutcome {
         env,
     });
     const environment = result.environment;
-    const findings: Finding[] = [...norm.findings];
+    const findings: Finding[] = [...found];
     const seen = new Set(findings.map((f) => JSON.stringify(f)));
     for (const f of result.findings) {
         // In the user's own port indices; a range the loader expanded reports once.
-        const mapped = { ...f, path: userPath(f.path, norm.ports) };
+        const mapped = { ...f, path: userPath(f.path, norm.ports, norm.volumes) };
         if (!seen.has(JSON.stringify(mapped))) findings.push(mapped);
         seen.add(JSON.stringify(mapped));
     }
     const secretKeys = new Set(result.secrets.map((s) => s.key));
     // The Docker socket: Dockyard refuses it unless the service allows it, in the stack and its policy.
-    for (const { service, hostPath } of dockerSocketMounts(environment, secretKeys, o.projectDir)) {
-        const i = (norm.doc.services[service].volumes ?? []).findIndex((v: any) => v.type === "bind" && v.source === hostPath);
+    for (const { service, mount: { hostPath, target } } of dockerSocketMounts(environment, secretKeys, o.projectDir)) {
+        // The mount's own entry: the mapping keeps each entry's target (unique in the loader's list,
+        // which merges by target), where a source may be mounted twice.
+        const i = (norm.doc.services[service].volumes ?? []).findIndex((v: any) => v.target === target);
         findings.push({
-            path: `services.${service}.volumes[${i}]`,
+            path: userPath(`services.${service}.volumes[${i}]`, norm.ports, norm.volumes),
             severity: "error",
             why: `mounts the Docker socket ${hostPath}, which gives root on the node; ${o.allowUnsupported ? "written with" : "--allow-unsupported writes"} allowDockerSocket: true and policy.allowDockerSocket for ${service}`,
         });

@@ -16,6 +16,8 @@ import { ROOT, dockerCliMissing, requireOrSkip } from "./prereqs";
 /** What the import says about every one-shot service's rollouts (the text, as a user reads it). */
 const ONE_SHOT_WARNING = "a one-shot service (restart condition none): Dockyard rolls it out with failure_action continue and no monitor period, " +
     "and takes a task that exited 0 as done (docker stack deploy would pause every update of it, as Swarm counts its tasks' exit as a failure)";
+const ONE_SHOT_ROLLBACK_WARNING = "a one-shot service (restart condition none): Dockyard rolls it back with failure_action continue and no monitor period, " +
+    "and takes a task that exited 0 as done (docker stack deploy would pause every rollback of it, as Swarm counts its tasks' exit as a failure)";
 
 /** Only what the Docker CLI needs: nothing from the machine's variables reaches the import. */
 const BASE_ENV = { PATH: process.env.PATH, HOME: process.env.HOME };
@@ -112,6 +114,18 @@ describe("integration: compose import, case by case", function () {
             assert.deepStrictEqual(svc(r, "db").env, { LITERAL: "$HOME", POSTGRES_DB: "shop", POSTGRES_PASSWORD: "from-dotenv", POSTGRES_USER: "shell-user" });
         });
 
+        it("interpolates .env's values as docker compose does, the environment first", () => {
+            const dir = project({ "compose.yaml": compose, ".env": "DB_USER=app-${STAGE:-dev}\nDB_NAME=${DB_USER}_db\nDB_PASSWORD='${literal}'\n" });
+            const r = run(dir, { env: { ...BASE_ENV, STAGE: "prod" } });
+            assert.strictEqual(r.code, 0, r.lines.join("\n"));
+            assert.deepStrictEqual(svc(r, "db").env, { LITERAL: "$HOME", POSTGRES_DB: "app-prod_db", POSTGRES_PASSWORD: "${literal}", POSTGRES_USER: "app-prod" });
+            const unset = run(project({ "compose.yaml": compose, ".env": "DB_USER=u\nDB_NAME=n\nDB_PASSWORD=${VAULT_PW}\n" }));
+            assert.deepStrictEqual(unset.lines.slice(1), [
+                "unsupported: (.env).DB_PASSWORD: the variable VAULT_PW is not set (Compose would use an empty value); set it, put it in .env or an --env-file, give a default (${VAULT_PW:-<value>}), or pass --allow-unset",
+                "import: 1 value reads an unset variable (listed above); nothing written. Set it, or pass --allow-unset to import it as empty.",
+            ]);
+        });
+
         it("--env-file replaces .env; a later file wins over an earlier one", () => {
             const dir = project({
                 "compose.yaml": compose,
@@ -167,6 +181,17 @@ describe("integration: compose import, case by case", function () {
             assert.ok(!/time=|level=|msg=/.test(r.text!), r.text);
         });
 
+        it("takes 0.0.0.0, [::] and :: as every interface, as no IP: imported as they are, with nothing to say", () => {
+            const r = run(project({ "compose.yaml": 'services:\n  app:\n    image: node:22.11.0\n    ports:\n      - "0.0.0.0:8080:80"\n      - "[::]:8443:443"\n      - { target: 81, published: "8081", host_ip: "::" }\n' }));
+            assert.strictEqual(r.code, 0, r.lines.join("\n"));
+            assert.deepStrictEqual(findingLines(r), []);
+            assert.deepStrictEqual(svc(r).ports, [
+                { target: 80, published: 8080, protocol: "tcp", mode: "ingress" },
+                { target: 443, published: 8443, protocol: "tcp", mode: "ingress" },
+                { target: 81, published: 8081 },
+            ]);
+        });
+
         it("a key the loader refuses becomes a finding with its path", () => {
             const r = run(project({ "compose.yaml": "services:\n  app:\n    image: busybox:1.35.0\n    platform: linux/arm64\n" }));
             assert.deepStrictEqual(r.lines, [
@@ -213,6 +238,7 @@ describe("integration: compose import, case by case", function () {
             assert.deepStrictEqual(findingLines(r), [
                 "warning: services.job.restart: \"no\" is written as condition none, as docker compose runs it (docker stack deploy would restart it on any exit)",
                 `warning: services.job.deploy.update_config: ${ONE_SHOT_WARNING}`,
+                `warning: services.job.deploy.rollback_config: ${ONE_SHOT_ROLLBACK_WARNING}`,
                 "warning: services.policy.restart: deploy.restart_policy is given, so docker stack deploy ignores it too",
             ]);
         });
@@ -226,6 +252,7 @@ describe("integration: compose import, case by case", function () {
                 "# Not imported, or imported with a difference:",
                 "#   warning services.job.restart: \"no\" is written as condition none, as docker compose runs it (docker stack deploy would restart it on any exit)",
                 `#   warning services.job.deploy.update_config: ${ONE_SHOT_WARNING}`,
+                `#   warning services.job.deploy.rollback_config: ${ONE_SHOT_ROLLBACK_WARNING}`,
                 "config:",
                 "  dockyard:environment:",
                 "    prefix: t",
@@ -319,6 +346,8 @@ describe("integration: compose import, case by case", function () {
                 "warning: services.web.pull_policy: Swarm pulls the image when it schedules a task (docker stack deploy has no pull policy)",
                 "warning: services.web.depends_on.db.condition: service_healthy is not waited for: Swarm starts services in any order, so web must retry until db is ready",
                 "warning: services.web.depends_on.db.restart: Swarm does not restart web when db restarts",
+                "warning: services.web.depends_on.debug: debug is not imported: docker compose starts it only with --profile debug; web is imported without it, as docker compose starts web without it (required: false)",
+                "warning: services.web.env_file[1]: ./missing.env does not exist: skipped, as docker compose skips it (required: false)",
                 "warning: services.web.ports[0].name: docker compose's label for the port; Swarm has no use for it",
                 "warning: services.web.ports[0].app_protocol: docker compose's label for the port; Swarm has no use for it",
                 "warning: (top level).x-logging: an extension field: Compose and Swarm ignore it too (what YAML anchors take from it is imported where it lands)",
@@ -335,6 +364,18 @@ describe("integration: compose import, case by case", function () {
         it("--profile imports a profile's services", () => {
             const r = run(project({ "compose.yaml": compose, "web.env": "FROM_FILE=yes\n" }), { profiles: ["debug"] });
             assert.deepStrictEqual(Object.keys(r.environment.services), ["cache", "db", "debug", "web"]);
+        });
+
+        it("decides profiles on the merged files, and --profile \"*\" imports every service", () => {
+            const dir = project({
+                "compose.yaml": "services:\n  web:\n    image: nginx:1.27.2\n  admin:\n    image: adminer:4.8.1\n",
+                "override.yaml": "services:\n  admin:\n    profiles: [tools]\n",
+            });
+            const files = ["compose.yaml", "override.yaml"].map((f) => path.join(dir, f));
+            const r = run(dir, { files });
+            assert.deepStrictEqual(Object.keys(r.environment.services), ["web"]);
+            assert.deepStrictEqual(findingLines(r), ["warning: services.admin.profiles: not imported: docker compose starts it only with --profile tools (pass the same to import it)"]);
+            assert.deepStrictEqual(Object.keys(run(dir, { files, profiles: ["*"] }).environment.services), ["admin", "web"]);
         });
 
         it("a key Docker's stack loader forbids is an error naming it with Docker's hint, not the loader's one line without a path", () => {
@@ -454,6 +495,27 @@ describe("integration: compose import, case by case", function () {
             const r = run(project({ "compose.yaml": compose }));
             assert.deepStrictEqual(findingLines(r), [
                 "unsupported: services.app.secrets[2].mode: no stack key for it yet (needs a stack schema addition: services.<name>.secrets[].mode); the file mode is 0444",
+            ]);
+        });
+
+        it("names the Docker socket mount by the user's own entry, short or long, in merged files too", () => {
+            const dir = project({
+                "compose.yaml": "services:\n  agent:\n    image: portainer/agent:2.21.4\n    volumes:\n      - /srv/data:/data\n      - /var/run/docker.sock:/var/run/docker.sock\n",
+                "override.yaml": "services:\n  agent:\n    volumes:\n      - type: bind\n        source: /var/run/docker.sock\n        target: /a/docker.sock\n",
+            });
+            const r = run(dir, { files: ["compose.yaml", "override.yaml"].map((f) => path.join(dir, f)) });
+            assert.deepStrictEqual(findingLines(r).filter((l) => l.includes("mounts the Docker socket")).map((l) => l.split(": mounts")[0]), [
+                "unsupported: services.agent.volumes[0] (in override.yaml)",
+                "unsupported: services.agent.volumes[1] (in compose.yaml)",
+            ]);
+        });
+
+        it("stops at an env_file value the loader would read otherwise than docker compose", () => {
+            const r = run(project({ "compose.yaml": "services:\n  app:\n    image: busybox:1.35.0\n    env_file: [app.env]\n", "app.env": "MODE=\"fast\"\nPLAIN=1\n" }));
+            assert.deepStrictEqual(r.lines, [
+                'unsupported: services.app.env_file[0]: MODE: docker stack config reads app.env as written, "\\"fast\\"", where docker compose reads "fast"; write the value without quotes or variables, set it under environment:, or give the file format: raw',
+                "warning: services.app.env_file: already read into environment by Docker's loader",
+                "import: 1 setting cannot be imported without changing behaviour (listed above); nothing written. Pass --allow-unsupported to import without them.",
             ]);
         });
 

@@ -11,6 +11,8 @@ import { secretCommand } from "../../ops/import";
 /** What the import says about every one-shot service's rollouts (the text, as a user reads it). */
 const ONE_SHOT_WARNING = "a one-shot service (restart condition none): Dockyard rolls it out with failure_action continue and no monitor period, " +
     "and takes a task that exited 0 as done (docker stack deploy would pause every update of it, as Swarm counts its tasks' exit as a failure)";
+const ONE_SHOT_ROLLBACK_WARNING = "a one-shot service (restart condition none): Dockyard rolls it back with failure_action continue and no monitor period, " +
+    "and takes a task that exited 0 as done (docker stack deploy would pause every rollback of it, as Swarm counts its tasks' exit as a failure)";
 
 function map(doc: Record<string, any>): ComposeImport {
     return mapCompose({ version: "3.13", ...doc }, { projectDir: "/p", composeDir: "/p", stack: "shop", env: {}, readFile: () => "" });
@@ -35,8 +37,21 @@ describe("compose mapping: no silent change of behaviour", () => {
         assert.deepStrictEqual(findings(r), [
             'warning services.s0.restart: "no" is written as condition none, as docker compose runs it (docker stack deploy would restart it on any exit)',
             `warning services.s0.deploy.update_config: ${ONE_SHOT_WARNING}`,
+            `warning services.s0.deploy.rollback_config: ${ONE_SHOT_ROLLBACK_WARNING}`,
         ]);
         assert.deepStrictEqual(problems(r), []);
+    });
+
+    it("says, for a one-shot service, each of its update and rollback settings Dockyard gives it (failure action, monitor), and nothing when Compose sets them all", () => {
+        const job = (deploy: Record<string, any>) => findings(map({ services: { job: { image: "busybox:1.35.0", deploy: { restart_policy: { condition: "none" }, ...deploy } } } }));
+        assert.deepStrictEqual(job({ update_config: { failure_action: "continue" }, rollback_config: { monitor: "0s" } }), [
+            "warning services.job.deploy.update_config: a one-shot service (restart condition none): Dockyard rolls it out with no monitor period, and takes a task that exited 0 as done (docker stack deploy would watch each task for 5s)",
+            "warning services.job.deploy.rollback_config: a one-shot service (restart condition none): Dockyard rolls it back with failure_action continue, and takes a task that exited 0 as done (docker stack deploy would pause every rollback of it, as Swarm counts its tasks' exit as a failure)",
+        ]);
+        const all = { failure_action: "continue", monitor: "0s" };
+        assert.deepStrictEqual(job({ update_config: all, rollback_config: all }), []);
+        // Not one-shot: Swarm's own settings, nothing to say.
+        assert.deepStrictEqual(findings(map({ services: { web: { image: "busybox:1.35.0", deploy: { restart_policy: { condition: "on-failure" } } } } })), []);
     });
 
     it("says cap_add and cap_drop are applied by docker stack deploy, which the stack cannot yet express", () => {

@@ -11,6 +11,8 @@ import { CASES, FIXTURES, RECORD_ENV, RECORD_ROOT, recordedPath } from "../fixtu
 /** What the import says about every one-shot service's rollouts (the text, as a user reads it). */
 const ONE_SHOT_WARNING = "a one-shot service (restart condition none): Dockyard rolls it out with failure_action continue and no monitor period, " +
     "and takes a task that exited 0 as done (docker stack deploy would pause every update of it, as Swarm counts its tasks' exit as a failure)";
+const ONE_SHOT_ROLLBACK_WARNING = "a one-shot service (restart condition none): Dockyard rolls it back with failure_action continue and no monitor period, " +
+    "and takes a task that exited 0 as done (docker stack deploy would pause every rollback of it, as Swarm counts its tasks' exit as a failure)";
 
 /** Map a recorded fixture as if it were at RECORD_ROOT, reading its files from the repository. */
 function importCase(name: string): ComposeImport {
@@ -378,6 +380,7 @@ describe("compose import: single mappings", () => {
         assert.deepStrictEqual(findings(both), [
             "warning services.app.restart: deploy.restart_policy is given, so docker stack deploy ignores it too",
             `warning services.app.deploy.update_config: ${ONE_SHOT_WARNING}`,
+            `warning services.app.deploy.rollback_config: ${ONE_SHOT_ROLLBACK_WARNING}`,
         ]);
     });
     it("stops at a Swarm job mode, saying what to use instead; other unknown modes are named", () => {

@@ -45,5 +45,6 @@ export {
     isOneShot,
     mountSchema,
 } from "./service";
+export { DOCKER_SOCKETS, dockerSocketIn } from "./socket";
 export { Volume, VolumeArgs, VolumeDeletion, VolumeSettings, VolumeSettingsSchema, isNodeLocal } from "./volume";
 export { ArgumentError, COMPONENT_LABEL, DockerName, Duration, MANAGED_LABEL, issueTexts, validate } from "./internal";

@@ -30,6 +30,7 @@ import {
     withDefaults,
 } from "./internal";
 import { Network, NetworkDriver } from "./network";
+import { dockerSocketIn } from "./socket";
 import type { Registry } from "./registry";
 import type { Secret } from "./secret";
 import type { Volume } from "./volume";
@@ -349,8 +350,6 @@ const DEFAULT_CONVERGE_TIMEOUT = "5m";
 const DEFAULT_HEALTH = { interval: "10s", timeout: "5s", retries: 3, startPeriod: "10s" } as const;
 const DEFAULT_RESTART = { condition: RestartCondition.OnFailure, delay: "5s", maxAttempts: 0, window: "0s" } as const;
 
-const DOCKER_SOCKET = /^\/(var\/)?run\/docker\.sock$/;
-
 /** What the workload checks need of its arguments; `ServiceArgs` and `ContainerArgs` both fit. */
 export interface WorkloadArgs {
     readonly env?: Readonly<Record<string, unknown>>;
@@ -381,8 +380,9 @@ export function checkWorkload(p: Problems, args: WorkloadArgs): void {
     (args.mounts ?? []).forEach((m, i) => {
         p.schema(mountSchema(z.unknown()), m, `mounts[${i}]`);
         if (typeof m.target === "string") claim(m.target, `mounts[${i}]`);
-        if (typeof m.hostPath === "string" && DOCKER_SOCKET.test(m.hostPath) && !args.allowDockerSocket) {
-            p.conflict(`mounts[${i}].hostPath: ${JSON.stringify(m.hostPath)} is the Docker socket, which gives root on the node; set allowDockerSocket: true if that is intended`);
+        const socket = typeof m.hostPath === "string" ? dockerSocketIn(m.hostPath) : undefined;
+        if (socket && !args.allowDockerSocket) {
+            p.conflict(`mounts[${i}].hostPath: ${JSON.stringify(m.hostPath)} ${socket}, which gives root on the node; set allowDockerSocket: true if that is intended`);
         }
     });
 }

@@ -1,6 +1,7 @@
 // `dockyard import`: Compose file(s) → stacks/Pulumi.<stack>.yaml, through Docker's own loader.
 import { spawnSync } from "child_process";
 import * as fs from "fs";
+import { dockerSocketIn } from "@dockyard/components";
 import * as yaml from "js-yaml";
 import * as os from "os";
 import * as path from "path";
@@ -249,7 +250,7 @@ export function importCompose(o: ImportOptions): ImportOutcome {
         findings.push({
             path: userPath(`services.${service}.volumes[${i}]`, norm.ports, norm.volumes),
             severity: "error",
-            why: `mounts the Docker socket ${hostPath}, which gives root on the node; ${o.allowUnsupported ? "written with" : "--allow-unsupported writes"} allowDockerSocket: true and policy.allowDockerSocket for ${service}`,
+            why: `mounts ${hostPath}, which ${dockerSocketIn(hostPath)}: that gives root on the node; ${o.allowUnsupported ? "written with" : "--allow-unsupported writes"} allowDockerSocket: true and policy.allowDockerSocket for ${service}`,
         });
         if (o.allowUnsupported) {
             environment.services[service].allowDockerSocket = true;

@@ -15,6 +15,7 @@ import {
     StackValidationArgs,
     StackValidationPolicy,
 } from "@pulumi/policy";
+import { dockerSocketIn } from "../components/socket";
 
 export const SERVICE = "docker:index/service:Service";
 export const CONTAINER = "docker:index/container:Container";
@@ -229,13 +230,12 @@ export const checkNoPrivileged: Check = (w, s) => {
     return [`${w.label} ${what}, which gives it root on the host. Remove that, or list the service in policy.allowPrivileged in the stack file if it truly needs it.`];
 };
 
-const DOCKER_SOCKET = /^\/(var\/)?run\/docker\.sock$|^\/(var\/)?run\/?$/;
-
 export const checkNoDockerSocket: Check = (w, s) => {
     if (s.allow?.includes(w.name)) return [];
-    return w.bindSources.filter((p) => DOCKER_SOCKET.test(p.replace(/\/+$/, "") || "/")).map(
-        (p) => `${w.label} mounts the Docker socket (${p}), which gives it root on the host. Remove the mount, or list the service in policy.allowDockerSocket in the stack file if it truly needs it.`,
-    );
+    return w.bindSources.flatMap((p) => {
+        const socket = dockerSocketIn(p);
+        return socket ? [`${w.label} mounts ${p}, which ${socket}: that gives it root on the host. Remove the mount, or list the service in policy.allowDockerSocket in the stack file if it truly needs it.`] : [];
+    });
 };
 
 export const checkNoHostNetwork: Check = (w, s) => {

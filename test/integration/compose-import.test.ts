@@ -418,7 +418,7 @@ describe("integration: compose import, case by case", function () {
                 "unsupported: services.agent.environment.spring.profiles.active: expected a variable name of letters, digits and '_', got \"spring.profiles.active\"; not imported",
                 "warning: services.agent.volumes[0]: bind mount of /var/run/docker.sock: the path must exist on every node the service can run on",
                 "unsupported: services.agent.secrets[0].target: no stack key for it yet (needs a stack schema addition: secret files outside /run/secrets), got \"/etc/agent/token\"; without it the file is /run/secrets/token",
-                "unsupported: services.agent.volumes[0]: mounts the Docker socket /var/run/docker.sock, which gives root on the node; --allow-unsupported writes allowDockerSocket: true and policy.allowDockerSocket for agent",
+                "unsupported: services.agent.volumes[0]: mounts /var/run/docker.sock, which is the Docker socket: that gives root on the node; --allow-unsupported writes allowDockerSocket: true and policy.allowDockerSocket for agent",
                 "import: 3 settings cannot be imported without changing behaviour (listed above); nothing written. Pass --allow-unsupported to import without them.",
             ]);
         });
@@ -504,7 +504,7 @@ describe("integration: compose import, case by case", function () {
                 "override.yaml": "services:\n  agent:\n    volumes:\n      - type: bind\n        source: /var/run/docker.sock\n        target: /a/docker.sock\n",
             });
             const r = run(dir, { files: ["compose.yaml", "override.yaml"].map((f) => path.join(dir, f)) });
-            assert.deepStrictEqual(findingLines(r).filter((l) => l.includes("mounts the Docker socket")).map((l) => l.split(": mounts")[0]), [
+            assert.deepStrictEqual(findingLines(r).filter((l) => l.includes("the Docker socket")).map((l) => l.split(": mounts")[0]), [
                 "unsupported: services.agent.volumes[0] (in override.yaml)",
                 "unsupported: services.agent.volumes[1] (in compose.yaml)",
             ]);

@@ -138,8 +138,12 @@ describe("policy pack rules", () => {
                 'container "worker" (worker-container) runs privileged, which gives it root on the host. Remove that, or list the service in policy.allowPrivileged in the stack file if it truly needs it.',
             ]],
             [Rule.NoDockerSocket, [goodService((s) => s.taskSpec.containerSpec.mounts.push({ type: "bind", source: "/var/run/docker.sock", target: "/var/run/docker.sock" })), goodContainer((c) => (c.volumes = [{ hostPath: "/run/docker.sock", containerPath: "/d.sock" }]))], [
-                'service "web" (web-service) mounts the Docker socket (/var/run/docker.sock), which gives it root on the host. Remove the mount, or list the service in policy.allowDockerSocket in the stack file if it truly needs it.',
-                'container "worker" (worker-container) mounts the Docker socket (/run/docker.sock), which gives it root on the host. Remove the mount, or list the service in policy.allowDockerSocket in the stack file if it truly needs it.',
+                'service "web" (web-service) mounts /var/run/docker.sock, which is the Docker socket: that gives it root on the host. Remove the mount, or list the service in policy.allowDockerSocket in the stack file if it truly needs it.',
+                'container "worker" (worker-container) mounts /run/docker.sock, which is the Docker socket: that gives it root on the host. Remove the mount, or list the service in policy.allowDockerSocket in the stack file if it truly needs it.',
+            ]],
+            [Rule.NoDockerSocket, [goodService((s) => s.taskSpec.containerSpec.mounts.push({ type: "bind", source: "//var/run/docker.sock/", target: "/d.sock" })), goodContainer((c) => (c.volumes = [{ hostPath: "/", containerPath: "/host", readOnly: true }]))], [
+                'service "web" (web-service) mounts //var/run/docker.sock/, which is the Docker socket: that gives it root on the host. Remove the mount, or list the service in policy.allowDockerSocket in the stack file if it truly needs it.',
+                'container "worker" (worker-container) mounts /, which holds the Docker socket (/var/run/docker.sock): that gives it root on the host. Remove the mount, or list the service in policy.allowDockerSocket in the stack file if it truly needs it.',
             ]],
             [Rule.NoHostNetwork, [goodService((s) => s.taskSpec.networksAdvanceds.push({ name: "host" })), goodContainer((c) => (c.networkMode = "host"))], [
                 'service "web" (web-service) uses the host\'s network, bypassing network isolation and port declarations. Attach it to a stack network instead, or list the service in policy.allowHostNetwork in the stack file.',

@@ -242,7 +242,10 @@ export function waitForService(): void {
     // The update status at the start belongs to an earlier rollout when it began before the last
     // change to the service; any other status (now or later) is this change's rollout.
     const first = service();
-    const stale = first.UpdateStatus && Date.parse(first.UpdateStatus.StartedAt) < Date.parse(first.UpdatedAt) - 1000 ? first.UpdateStatus.StartedAt : undefined;
+    // (Swarm moves UpdatedAt on when it completes a rollout, at its CompletedAt: that one is this change's.)
+    const near = (a: string | undefined, b: string | undefined) => Math.abs(Date.parse(a ?? "") - Date.parse(b ?? "")) <= 1000;
+    const stale = first.UpdateStatus && Date.parse(first.UpdateStatus.StartedAt) < Date.parse(first.UpdatedAt) - 1000 && !near(first.UpdateStatus.CompletedAt, first.UpdatedAt)
+        ? first.UpdateStatus.StartedAt : undefined;
     // A task runs the current version when its spec is the service's task template (Docker fills
     // in the template's default runtime, which tasks do not repeat).
     const specOf = (spec: any) => JSON.stringify({ ...spec, Runtime: undefined });
@@ -258,17 +261,21 @@ export function waitForService(): void {
     const EMPTY_GLOBAL_MS = 2000;
     // What the restart policy does with a task that ended: `none` leaves every ended task ended,
     // `on-failure` one that exited 0, and `MaxAttempts` is how many times Swarm restarts a place's
-    // task (counted per version of the service, within `Window` when one is set): a place has failed
-    // for good after MaxAttempts + 1 failures.
+    // task per version of the service (within `Window` when one is set), as its restart supervisor
+    // counts: the place's first task and MaxAttempts restarts.
     const restart = first.Spec?.TaskTemplate?.RestartPolicy ?? {};
     const condition: string = restart.Condition ?? "any";
     const attempts: number = restart.MaxAttempts ?? 0;
     const restartWindow: number = (restart.Window ?? 0) / 1e6;
-    // Tasks of this change are created after the service's last update. A task from before it that
-    // has ended (a one-shot's, or one that failed) says nothing about the change until Swarm has had
-    // time to start the tasks the change calls for: an update back to an earlier spec matches that
-    // spec's old tasks. After HOLD_MS (Swarm's orchestrator reacts in milliseconds) with no newer
-    // task in its place, it stands: a change that starts no task leaves the old ones as they were.
+    // Tasks of this change are created after the change: the service's update as the wait first
+    // sees it (Swarm moves UpdatedAt on itself as a rollout starts and ends; the rollout's start is
+    // the earlier mark then). Both times are the manager's clock. A task from before the change that
+    // has ended (a one-shot's, or one that failed) says nothing about it until Swarm has had time to
+    // start the tasks the change calls for: an update back to an earlier spec matches that spec's old
+    // tasks. HOLD_MS after the wait began (on this machine's clock; Swarm's orchestrator reacts in
+    // milliseconds) with no newer task in its place, it stands: a change that starts no task leaves
+    // the old ones as they were.
+    const changed = Math.min(Date.parse(first.UpdatedAt ?? "") || 0, first.UpdateStatus && !stale ? Date.parse(first.UpdateStatus.StartedAt) || Infinity : Infinity);
     const HOLD_MS = 2000;
     // Exits 0 in one place under the policy `any` that make a one-shot task: Swarm starts it again each time.
     const KEEPS_EXITING = 3;
@@ -287,8 +294,7 @@ export function waitForService(): void {
         const { svc, all } = observe();
         const template = specOf(svc.Spec.TaskTemplate);
         const current = all.filter((t) => specOf(t.Spec) === template).sort((a, b) => Date.parse(b.UpdatedAt) - Date.parse(a.UpdatedAt));
-        const created = (t: any) => Date.parse(t.CreatedAt ?? t.UpdatedAt);
-        const changed = Date.parse(svc.UpdatedAt ?? "") || 0;
+        const created = (t: any) => Date.parse(t.CreatedAt ?? t.UpdatedAt) || 0;
         const fresh = (t: any) => created(t) >= changed;
         const failing = (t: any) => ["failed", "rejected"].includes(t.Status?.State) || (t.Status?.State === "shutdown" && t.Status?.Err);
         // The failures of this change (earlier ones of the same spec are another change's).
@@ -303,14 +309,30 @@ export function waitForService(): void {
         const placeOf = (t: any) => (replicas === undefined ? `node ${t.NodeID}` : `slot ${t.Slot}`);
         const latest = new Map<string, any>();
         for (const t of [...current].sort((a, b) => created(a) - created(b))) latest.set(placeOf(t), t);
-        const standing = (t: any) => fresh(t) || Date.now() - changed >= HOLD_MS;
+        const standing = (t: any) => fresh(t) || Date.now() - started >= HOLD_MS;
         const ended = [...latest.values()].filter((t) => t.DesiredState !== "running" && standing(t));
-        const done = ended.filter((t) => t.Status?.State === "complete" && condition !== "any");
-        // A place's failures that Swarm counts against its attempts: of the latest task's version of
-        // the service (this change's, or the earlier one it left standing), within the window if set.
-        const failures = (t: any) => current.filter((f) => placeOf(f) === placeOf(t) && failing(f) && (fresh(f) || !fresh(t)) &&
-            (!restartWindow || created(t) - created(f) <= restartWindow)).length;
-        const given = (t: any) => condition === "none" || (attempts > 0 && failures(t) > attempts);
+        // Whether Swarm restarts nothing in `t`'s place after it ended. A restart is a task that
+        // follows one that ended by itself in its place (not one a rollout or the orchestrator
+        // replaced); Swarm counts them per version of the service (a restart after a change is the
+        // new version's first), and within the window before `t` ended when one is set.
+        const selfEnded = (t: any) => t.Status?.State === "complete" || failing(t);
+        const versionOf = (t: any) => `${specOf(t.Spec)}|${fresh(t)}`;
+        const given = (t: any) => {
+            if (condition === "none") return true;
+            if (!attempts) return false;
+            const seq = all.filter((x) => placeOf(x) === placeOf(t)).sort((a, b) => created(a) - created(b));
+            if (seq[seq.length - 1] !== t) return false;
+            let restarts: any[] = [];
+            for (let i = 1; i < seq.length; i++) {
+                if (!selfEnded(seq[i - 1])) continue;
+                if (restarts.length && versionOf(restarts[0]) !== versionOf(seq[i])) restarts = [];
+                restarts.push(seq[i]);
+            }
+            if (!restarts.includes(t)) return false;
+            const end = Date.parse(t.Status?.Timestamp ?? "") || created(t);
+            return restarts.filter((r) => !restartWindow || created(r) > end - restartWindow).length >= attempts;
+        };
+        const done = ended.filter((t) => t.Status?.State === "complete" && (condition !== "any" || given(t)));
         const finished = ended.filter((t) => failing(t) && given(t));
 
         if (update && update.State !== "updating" && update.State !== "completed") {

@@ -301,6 +301,8 @@ describe("convergence wait: every shape Swarm accepts", () => {
     const exited0 = { State: "complete", ContainerStatus: { ExitCode: 0 } };
     const exited3 = { State: "failed", Err: "task: non-zero exit (3)", ContainerStatus: { ExitCode: 3 } };
     const none = template({ Condition: "none" });
+    const once = template({ Condition: "on-failure", MaxAttempts: 1 });
+    const windowed = template({ Condition: "on-failure", MaxAttempts: 1, Window: 10e9 });
     const rows: Array<{ shape: string; answers: Record<string, unknown>; status: number; stderr?: string; within: [number, number]; timeout?: string }> = [
         { shape: "replicas: 0, no task", answers: engine({ Replicated: { Replicas: 0 } }, template(), []), status: 0, within: [0, 1.5] },
         { shape: "scaled to 0, a task still stopping on a ready node", status: 1, within: [1, 3],
@@ -331,10 +333,33 @@ describe("convergence wait: every shape Swarm accepts", () => {
         { shape: "restart on-failure with max 2 attempts, its task failed twice (Swarm starts a third)", status: 1, within: [1, 3],
             answers: engine({ Replicated: { Replicas: 1 } }, template({ Condition: "on-failure", MaxAttempts: 2 }), ["t1", "t2"].map((id) => task(id, template({ Condition: "on-failure", MaxAttempts: 2 }), { Slot: 1 }, "shutdown", exited3))),
             stderr: "dockyard: service web did not converge: not converged after 1s: 0 of 1 tasks running" },
-        { shape: "restart on-failure with max 1 attempt within 10 s, its two failures a minute apart (Swarm starts another)", status: 1, within: [1, 3],
-            answers: engine({ Replicated: { Replicas: 1 } }, template({ Condition: "on-failure", MaxAttempts: 1, Window: 10e9 }), [
-                { ...task("t1", template({ Condition: "on-failure", MaxAttempts: 1, Window: 10e9 }), { Slot: 1 }, "shutdown", exited3), CreatedAt: later(0) },
-                { ...task("t2", template({ Condition: "on-failure", MaxAttempts: 1, Window: 10e9 }), { Slot: 1 }, "shutdown", exited3), CreatedAt: later(60) },
+        // Swarm counts the restarts created within the window before the failed task ended.
+        { shape: "restart on-failure with max 1 attempt within 10 s, its restart failed 30 s after it started (Swarm starts another)", status: 1, within: [1, 3],
+            answers: engine({ Replicated: { Replicas: 1 } }, windowed, [
+                { ...task("t1", windowed, { Slot: 1 }, "shutdown", { ...exited3, Timestamp: later(0) }), CreatedAt: later(-5) },
+                { ...task("t2", windowed, { Slot: 1 }, "shutdown", { ...exited3, Timestamp: later(30) }), CreatedAt: later(0) },
+            ]),
+            stderr: "dockyard: service web did not converge: not converged after 1s: 0 of 1 tasks running" },
+        { shape: "restart on-failure with max 1 attempt within 10 s, its restart failed 5 s after it started", status: 1, within: [0, 1.5],
+            answers: engine({ Replicated: { Replicas: 1 } }, windowed, [
+                { ...task("t1", windowed, { Slot: 1 }, "shutdown", { ...exited3, Timestamp: later(0) }), CreatedAt: later(-12) },
+                { ...task("t2", windowed, { Slot: 1 }, "shutdown", { ...exited3, Timestamp: later(5) }), CreatedAt: later(0) },
+            ]),
+            stderr: "dockyard: service web did not converge: 1 task failed and Swarm starts no other (its restart policy restarts a task at most 1 time)" },
+        // After a change that starts no task, the restart of a task from before it is the new version's first.
+        { shape: "restart on-failure with max 1 attempt, a change of labels, then the old task and its restart failed", status: 1, within: [0, 1.5],
+            answers: { ...engine({ Replicated: { Replicas: 1 } }, once, [
+                task("t1", once, { Slot: 1 }, "shutdown", exited3),
+                { ...task("t2", once, { Slot: 1 }, "shutdown", exited3), CreatedAt: later(20) },
+            ]), "service inspect web-id": [{ ID: "web-id", UpdatedAt: later(10), Spec: { Mode: { Replicated: { Replicas: 1 } }, TaskTemplate: once, UpdateConfig: { Monitor: 1e9 } } }] },
+            stderr: "dockyard: service web did not converge: 1 task failed and Swarm starts no other (its restart policy restarts a task at most 1 time)" },
+        { shape: "restart any with max 1 attempt, its task exited 0 twice (Swarm starts no other)", status: 0, within: [0, 1.5],
+            answers: engine({ Replicated: { Replicas: 1 } }, template({ Condition: "any", MaxAttempts: 1 }), ["t1", "t2"].map((id) => task(id, template({ Condition: "any", MaxAttempts: 1 }), { Slot: 1 }, "shutdown", exited0))) },
+        // A rollout can rebuild a slot: a task a rollout replaced is no failure, and its successor no restart.
+        { shape: "restart on-failure with max 1 attempt, a task replaced by a rollout, then its successor failed", status: 1, within: [1, 3],
+            answers: engine({ Replicated: { Replicas: 1 } }, once, [
+                { ...task("t1", { ContainerSpec: { Image: "app:0" }, RestartPolicy: { Condition: "on-failure", MaxAttempts: 1 } }, { Slot: 1 }, "shutdown", { State: "shutdown" }), CreatedAt: later(-30) },
+                task("t2", once, { Slot: 1 }, "shutdown", exited3),
             ]),
             stderr: "dockyard: service web did not converge: not converged after 1s: 0 of 1 tasks running" },
         { shape: "an update of tasks that exit 0 under restart on-failure, which Swarm rolled back", status: 1, within: [0, 1.5],
@@ -365,7 +390,16 @@ describe("convergence wait: every shape Swarm accepts", () => {
             answers: { ...engine({ Replicated: { Replicas: 1 } }, none, [task("t1", none, { Slot: 1 }, "shutdown", exited0)]),
                 "service inspect web-id": [{ ID: "web-id", UpdatedAt: later(3600), Spec: { Mode: { Replicated: { Replicas: 1 } }, TaskTemplate: none, UpdateConfig: { Monitor: 1e9 } } }] },
             stderr: "dockyard: service web did not converge: not converged after 1s: 0 of 1 tasks running" },
-        { shape: "a change that starts no task, to a one-shot service whose task completed before it", status: 0, within: [0, 1.5],
+        { shape: "an update back to a one-shot's earlier spec, its old tasks completed, no new one started within 2 s (they stand)", status: 0, within: [2, 3.5], timeout: "10s",
+            answers: { ...engine({ Replicated: { Replicas: 1 } }, none, [task("t1", none, { Slot: 1 }, "shutdown", exited0)]),
+                "service inspect web-id": [{ ID: "web-id", UpdatedAt: later(3600), Spec: { Mode: { Replicated: { Replicas: 1 } }, TaskTemplate: none, UpdateConfig: { Monitor: 1e9 } } }] } },
+        // Swarm moves UpdatedAt on when a rollout completes: its tasks were created before that.
+        { shape: "a rollout Swarm completed before the wait began, its new task failed under restart none", status: 1, within: [0, 1.5],
+            answers: { ...engine({ Replicated: { Replicas: 1 } }, none, [{ ...task("t1", none, { Slot: 1 }, "shutdown", exited3), CreatedAt: later(1) }]),
+                "service inspect web-id": [{ ID: "web-id", UpdatedAt: later(1.5), UpdateStatus: { State: "completed", StartedAt: later(0), CompletedAt: later(1.5) },
+                    Spec: { Mode: { Replicated: { Replicas: 1 } }, TaskTemplate: none, UpdateConfig: { Monitor: 0 } } }] },
+            stderr: "dockyard: service web did not converge: 1 task failed and Swarm starts no other (its restart condition is none)" },
+        { shape: "a change that starts no task, to a one-shot service whose task completed before it (it stands after 2 s)", status: 0, within: [2, 3.5], timeout: "10s",
             answers: { ...engine({ Replicated: { Replicas: 1 } }, none, [task("t1", none, { Slot: 1 }, "shutdown", exited0)]),
                 "service inspect web-id": [{ ID: "web-id", UpdatedAt: later(30), Spec: { Mode: { Replicated: { Replicas: 1 } }, TaskTemplate: none, UpdateConfig: { Monitor: 1e9 } } }] } },
         { shape: "an update back to an earlier spec whose old tasks failed, its new task running", status: 0, within: [1, 2.5],

@@ -113,16 +113,23 @@ export function waitForService(): void {
         const taskIds = docker(["service", "ps", "-q", "--no-trunc", ...ids]).split("\n").filter(Boolean);
         const all: any[] = taskIds.length ? json(["inspect", "--type", "task", ...new Set(taskIds)]) : [];
         for (const t of all) redact(t.Spec);
+        // Node states, for every wait's question whether a node can stop its tasks (not one node inspect per wait).
+        let nodes: Record<string, string> | undefined;
+        try {
+            nodes = Object.fromEntries(docker(["node", "ls", "--format", "{{.ID}} {{.Status}}"]).split("\n").filter(Boolean).map((l) => l.split(" ")).map(([n, st]) => [n, st.toLowerCase()]));
+        } catch {
+            // Not a manager's answer: each wait asks about its nodes itself.
+        }
         for (const svc of services) {
             redact(svc.Spec?.TaskTemplate);
             delete svc.PreviousSpec;
             const file = path.join(dir, `${svc.ID}.json`);
-            fs.writeFileSync(`${file}.${process.pid}`, JSON.stringify({ at, svc, all: all.filter((t) => t.ServiceID === svc.ID) }), { mode: 0o600 });
+            fs.writeFileSync(`${file}.${process.pid}`, JSON.stringify({ at, svc, all: all.filter((t) => t.ServiceID === svc.ID), nodes }), { mode: 0o600 });
             fs.renameSync(`${file}.${process.pid}`, file);
         }
     };
     let seen = 0;
-    const observe = (): { svc: any; all: any[] } => {
+    const observe = (): { svc: any; all: any[]; nodes?: Record<string, string> } => {
         if (!shared) return own();
         fs.writeFileSync(path.join(dir, "waiting", id), "", { mode: 0o600 });
         const mine = path.join(dir, `${id}.json`);
@@ -279,9 +286,11 @@ export function waitForService(): void {
     const HOLD_MS = 2000;
     // Exits 0 in one place under the policy `any` that make a one-shot task: Swarm starts it again each time.
     const KEEPS_EXITING = 3;
-    // Whether a node is ready, asked at most every few seconds (many waits may ask about one node).
+    // Whether a node is ready: from the shared poll, else asked at most every few seconds (many waits may ask about one node).
     const readiness = new Map<string, { ready: boolean; at: number }>();
+    let polled: Record<string, string> | undefined;
     const nodeReady = (nodeId: string): boolean => {
+        if (polled?.[nodeId]) return polled[nodeId] === "ready";
         const known = readiness.get(nodeId);
         if (known && Date.now() - known.at < 3000) return known.ready;
         const ready = nodeOf(nodeId)?.state === "ready";
@@ -291,7 +300,8 @@ export function waitForService(): void {
     let stable = { ids: "", since: 0 };
     let pendingSince = 0;
     for (;;) {
-        const { svc, all } = observe();
+        const { svc, all, nodes } = observe();
+        polled = nodes;
         const template = specOf(svc.Spec.TaskTemplate);
         const current = all.filter((t) => specOf(t.Spec) === template).sort((a, b) => Date.parse(b.UpdatedAt) - Date.parse(a.UpdatedAt));
         const created = (t: any) => Date.parse(t.CreatedAt ?? t.UpdatedAt) || 0;

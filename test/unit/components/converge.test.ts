@@ -239,20 +239,22 @@ describe("convergence wait", () => {
         assert.ok(r.seconds >= 1 && r.seconds < 3, `waited ${r.seconds} s for a 1 s monitor`);
     });
 
-    it("waits for many services with one shared poll of the engine, not one per service", async function () {
+    it("waits for many services with one shared poll of the engine, not one per service, node states included", async function () {
         this.timeout(30_000);
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fake-docker-"));
         try {
-            // A fake docker that logs every call and knows services s0..s5, each with one running task.
+            // A fake docker that logs every call and knows services s0..s5, each with one running task
+            // and one Swarm is stopping on node n1, which is down (so it cannot stop it: no wait for it).
             fs.writeFileSync(path.join(dir, "docker"), `#!${process.execPath}
 const fs = require("fs");
 const a = process.argv.slice(2);
 fs.appendFileSync(${JSON.stringify(path.join(dir, "calls.log"))}, a.join(" ") + "\\n");
 const template = { ContainerSpec: { Image: "app@sha256:1" } };
-const ids = a.filter((x) => /^(s|t-s)\\d$/.test(x));
+const ids = a.filter((x) => /^(s|t-s|u-s)\\d$/.test(x));
 if (a[0] === "service" && a[1] === "inspect") console.log(JSON.stringify(ids.map((id) => ({ ID: id, UpdatedAt: "2020-01-01T00:00:00Z", Spec: { TaskTemplate: template, Mode: { Replicated: { Replicas: 1 } }, UpdateConfig: { Monitor: 1e9 } } }))));
-else if (a[0] === "service" && a[1] === "ps") console.log(ids.map((id) => "t-" + id).join("\\n"));
-else if (a[0] === "inspect") console.log(JSON.stringify(ids.map((t) => ({ ID: t, ServiceID: t.slice(2), UpdatedAt: "2020-01-01T00:00:00Z", DesiredState: "running", Spec: template, Status: { State: "running" } }))));
+else if (a[0] === "service" && a[1] === "ps") console.log(ids.flatMap((id) => ["t-" + id, "u-" + id]).join("\\n"));
+else if (a[0] === "inspect") console.log(JSON.stringify(ids.map((t) => ({ ID: t, ServiceID: t.slice(2), NodeID: t.startsWith("u") ? "n1" : "n2", Slot: t.startsWith("u") ? 2 : 1, UpdatedAt: "2020-01-01T00:00:00Z", DesiredState: t.startsWith("u") ? "shutdown" : "running", Spec: template, Status: { State: "running" } }))));
+else if (a[0] === "node" && a[1] === "ls") console.log("n1 Down\\nn2 Ready");
 else process.exit(1);
 `, { mode: 0o755 });
             const waits = [0, 1, 2, 3, 4, 5].map((i) => new Promise<number | null>((resolve) => {
@@ -267,6 +269,8 @@ else process.exit(1);
             // Alone, each wait would list its tasks at least 3 times in the 1 s monitor period: 18 calls.
             assert.ok(calls.length <= 8, `${calls.length} task listings:\n${calls.join("\n")}`);
             assert.ok(calls.some((c) => ["s0", "s1", "s2", "s3", "s4", "s5"].every((id) => c.split(" ").includes(id))), calls.join("\n"));
+            const all = fs.readFileSync(path.join(dir, "calls.log"), "utf8").split("\n");
+            assert.deepStrictEqual(all.filter((c) => c.startsWith("node inspect")), []);
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
         }

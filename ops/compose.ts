@@ -14,14 +14,17 @@ export interface Finding {
     readonly why: string;
 }
 
-/** A Compose secret whose value goes to a secret config key, never to the stack file. */
+/**
+ * A Compose secret from a file, whose value goes to a secret config key, never to the stack file.
+ * (A secret from `environment:` needs no key: the stack reads it with an `env:` source.)
+ */
 export interface SecretSource {
     /** The secret's name in the stack (and in Compose). */
     readonly secret: string;
     /** The secret config key (`pulumi config set --secret <key>`). */
     readonly key: string;
-    /** Where the value comes from: a file (absolute path) or an environment variable. */
-    readonly from: { readonly file: string } | { readonly env: string };
+    /** The file the value comes from (absolute path). */
+    readonly from: { readonly file: string };
 }
 
 export interface ComposeImport {
@@ -345,17 +348,22 @@ export function mapCompose(doc: Obj, opts: MapOptions): ComposeImport {
     for (const [name, raw] of Object.entries<Obj | null>(doc.secrets ?? {})) {
         const s = raw ?? {};
         const base = `secrets.${name}`;
-        let key = configKeyFor(name);
-        for (let i = 2; usedKeys.has(key); i++) key = `${configKeyFor(name)}${i}`;
-        usedKeys.add(key);
         if (s.external) {
             skipped.secrets.add(name);
             c.error(`${base}.external`, SCHEMA("secrets.<name>.external") + "; set its value with `pulumi config set --secret` and drop external");
         } else if (typeof s.file === "string") {
             const marker = s.file.split(/[\\/]/);
             const at = marker.indexOf(ENV_MARKER);
-            secretSources.push({ secret: name, key, from: at >= 0 ? { env: marker.slice(at + 1).join("/") } : { file: s.file } });
-            secrets[name] = { fromConfig: key };
+            if (at >= 0) {
+                // Read from the environment at each preview and deploy, as docker stack deploy reads it.
+                secrets[name] = { env: marker.slice(at + 1).join("/") };
+            } else {
+                let key = configKeyFor(name);
+                for (let i = 2; usedKeys.has(key); i++) key = `${configKeyFor(name)}${i}`;
+                usedKeys.add(key);
+                secretSources.push({ secret: name, key, from: { file: s.file } });
+                secrets[name] = { fromConfig: key };
+            }
         } else {
             c.error(base, "expected file: or environment:");
         }

@@ -117,7 +117,7 @@ export function secretCommand(s: SecretSource, stack: string, cwd: string, proje
     // npm finds the project from any directory inside it.
     const npm = inside === "" || !(inside.startsWith("..") || path.isAbsolute(inside)) ? "npm" : `npm --prefix ${shellQuote(path.relative(cwd, projectDir))}`;
     const set = `${npm} run pulumi -- config set --secret ${s.key} --stack ${stack}`;
-    return "file" in s.from ? `${set} < ${shellQuote(path.relative(cwd, s.from.file) || s.from.file)}` : `printf '%s' "$${s.from.env}" | ${set}`;
+    return `${set} < ${shellQuote(path.relative(cwd, s.from.file) || s.from.file)}`;
 }
 
 function shellQuote(s: string): string {
@@ -264,11 +264,10 @@ export function importCompose(o: ImportOptions): ImportOutcome {
         }
     }
     for (const s of result.secrets) {
-        if ("file" in s.from && !fs.existsSync(s.from.file)) findings.push({ path: `secrets.${s.secret}.file`, severity: "error", why: `the file ${s.from.file} does not exist` });
-        else if ("file" in s.from && fs.readFileSync(s.from.file, "utf8").endsWith("\n")) {
+        if (!fs.existsSync(s.from.file)) findings.push({ path: `secrets.${s.secret}.file`, severity: "error", why: `the file ${s.from.file} does not exist` });
+        else if (fs.readFileSync(s.from.file, "utf8").endsWith("\n")) {
             findings.push({ path: `secrets.${s.secret}.file`, severity: "warning", why: "ends with a newline, which Docker keeps in the secret and `pulumi config set` trims" });
         }
-        if ("env" in s.from && o.setSecrets && env[s.from.env] === undefined) findings.push({ path: `secrets.${s.secret}.environment`, severity: "error", why: `the variable ${s.from.env} is not set` });
     }
     for (const f of findings) log(findingLine(f));
     const final: ComposeImport = { ...result, environment, findings };
@@ -307,16 +306,16 @@ function pulumi(args: string[], cwd: string, env: NodeJS.ProcessEnv, input?: str
     return { status: r.status ?? 1, stderr: r.stderr };
 }
 
-/** Create the stack if needed and set each secret config key from its file or variable. */
+/** Create the stack if needed and set each secret config key from its file. */
 export function setSecrets(secrets: readonly SecretSource[], stack: string, projectDir: string, env: NodeJS.ProcessEnv, log: (l: string) => void): void {
     if (pulumi(["stack", "select", stack], projectDir, env).status !== 0) {
         const init = pulumi(["stack", "init", stack], projectDir, env);
         if (init.status !== 0) throw new Error(`import: pulumi stack init ${stack} failed:\n${init.stderr.trim()}`);
     }
     for (const s of secrets) {
-        const value = "file" in s.from ? fs.readFileSync(s.from.file, "utf8") : env[s.from.env]!;
+        const value = fs.readFileSync(s.from.file, "utf8");
         const r = pulumi(["config", "set", "--secret", s.key, "--stack", stack], projectDir, env, value);
         if (r.status !== 0) throw new Error(`import: setting the secret config key ${s.key} failed:\n${r.stderr.trim()}`);
-        log(`import: set secret config key ${s.key} (from ${"file" in s.from ? path.basename(s.from.file) : `$${s.from.env}`})`);
+        log(`import: set secret config key ${s.key} (from ${path.basename(s.from.file)})`);
     }
 }

@@ -53,6 +53,27 @@ describe("integration: dockyard import writes a stack and sets its secrets", fun
         );
         assert.deepStrictEqual(JSON.parse(config["dockyard:environment"].value).secrets, { db_password: { fromConfig: "dbPassword" }, db_root_password: { fromConfig: "dbRootPassword" } });
     });
+
+    it("a secret from environment: becomes an env: source, with no config key and its value read by no one at import", () => {
+        fs.mkdirSync(path.join(box.dir, "envsecret"), { recursive: true });
+        fs.writeFileSync(path.join(box.dir, "envsecret/compose.yaml"), [
+            "services:", "  app:", "    image: busybox:1.35.0", "    secrets: [token, pass]",
+            "secrets:", "  token:", "    environment: APP_TOKEN", "  pass:", "    file: ./pass.txt", "",
+        ].join("\n"));
+        fs.writeFileSync(path.join(box.dir, "envsecret/pass.txt"), "from-a-file");
+        const log: string[] = [];
+        const out = importCompose({ files: [path.join(box.dir, "envsecret/compose.yaml")], stack: "envs", projectDir: box.dir, cwd: box.dir, env: { ...box.env, APP_TOKEN: "value-from-env" }, log: (l) => log.push(l) });
+        assert.strictEqual(out.exitCode, 0, log.join("\n"));
+        const file = fs.readFileSync(path.join(box.dir, "stacks/Pulumi.envs.yaml"), "utf8");
+        assert.ok(!file.includes("value-from-env") && !file.includes("from-a-file"));
+        assert.match(file, /# Secret config keys to set: pass\n/);
+        assert.deepStrictEqual(out.result?.environment.secrets, { token: { env: "APP_TOKEN" }, pass: { fromConfig: "pass" } });
+        // Only the file's secret needs a config key.
+        assert.deepStrictEqual(log.filter((l) => l.includes("config set")), ["  npm run pulumi -- config set --secret pass --stack envs < envsecret/pass.txt"]);
+        // Unset at import is fine: the value is read at each preview and deploy, which fail naming it.
+        const unset = importCompose({ files: [path.join(box.dir, "envsecret/compose.yaml")], stack: "envs2", projectDir: box.dir, cwd: box.dir, env: box.env, log: () => undefined });
+        assert.strictEqual(unset.exitCode, 0);
+    });
 });
 
 const SERVICES = ["web", "idle"];

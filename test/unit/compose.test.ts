@@ -196,7 +196,7 @@ const EXPECTED: Record<string, { environment: any; secrets: any[]; findings: str
                         labels: { keep: "yes" },
                     },
                 },
-                secrets: { api_key: { fromConfig: "apiKey" }, db_password: { fromConfig: "dbPassword" } },
+                secrets: { api_key: { env: "API_KEY" }, db_password: { fromConfig: "dbPassword" } },
                 configs: { api_conf: { data: "listen: 8080\n" }, banner: { data: "Welcome to the shop" } },
                 images: {
                     api: {
@@ -279,7 +279,6 @@ const EXPECTED: Record<string, { environment: any; secrets: any[]; findings: str
                 },
             },
         secrets: [
-                { secret: "api_key", key: "apiKey", from: { env: "API_KEY" } },
                 {
                     secret: "db_password",
                     key: "dbPassword",
@@ -460,8 +459,9 @@ describe("compose import: single mappings", () => {
             secrets: { token: { file: "/p/compose/__dockyard_env__/TOKEN" } },
             configs: { greeting: { file: "/p/compose/__dockyard_env__/GREETING" } },
         });
-        assert.deepStrictEqual(r.secrets, [{ secret: "token", key: "token", from: { env: "TOKEN" } }]);
-        assert.deepStrictEqual(r.environment.secrets, { token: { fromConfig: "token" } });
+        // A secret from the environment is an env: source: no config key to set.
+        assert.deepStrictEqual(r.secrets, []);
+        assert.deepStrictEqual(r.environment.secrets, { token: { env: "TOKEN" } });
         assert.deepStrictEqual(r.environment.configs, { greeting: { data: "hello" } });
         assert.deepStrictEqual(service(r).configs, [{ name: "greeting", target: "/greeting" }]);
     });
@@ -500,7 +500,5 @@ describe("compose import: helpers", () => {
     it("prints the pulumi config set commands for secrets", () => {
         assert.strictEqual(secretCommand({ secret: "db_password", key: "dbPassword", from: { file: "/p/db password.txt" } }, "wp", "/p"),
             "npm run pulumi -- config set --secret dbPassword --stack wp < 'db password.txt'");
-        assert.strictEqual(secretCommand({ secret: "token", key: "token", from: { env: "TOKEN" } }, "wp", "/p"),
-            `printf '%s' "$TOKEN" | npm run pulumi -- config set --secret token --stack wp`);
     });
 });

@@ -611,8 +611,35 @@ export function loaderFindings(stderr: string, failed: boolean): Finding[] {
     return out;
 }
 
-/** Where each of the loader's volume entries of a service is in the user's files. */
-export type VolumeIndex = Record<string, Array<{ readonly index: number; readonly file?: string }>>;
+/** Where each of the loader's entries of a service's list (ports, volumes) is in the user's files. */
+export type Located = Record<string, Array<{ readonly index: number; readonly file?: string }>>;
+export type VolumeIndex = Located;
+
+/**
+ * The user's place of each entry the loader printed in a service's `list`, by service, when files
+ * are merged: the loader merges a list by a key (`keysOf` gives an entry's keys as the user wrote
+ * it, several for a port range; `loadedKey` the key of a printed entry), a later file's entry
+ * replacing an earlier one's with the same key, and sorts the result. `file` names the file when
+ * several define the service's list.
+ */
+function locate(docs: readonly Obj[], fileNames: readonly string[], loaded: Obj, list: "ports" | "volumes",
+    keysOf: (entry: unknown) => unknown[], loadedKey: (entry: Obj) => unknown, only?: (service: string) => boolean): Located {
+    const out: Located = {};
+    for (const [name, s] of Object.entries<any>(servicesOf(loaded))) {
+        if (!Array.isArray(s?.[list]) || (only && !only(name))) continue;
+        const defining = docs.map((d, f) => [servicesOf(d)[name]?.[list], f] as const).filter(([v]) => Array.isArray(v));
+        const byKey = new Map<unknown, { index: number; file?: string }>();
+        for (const [entries, f] of defining) {
+            (entries as unknown[]).forEach((v, index) => {
+                for (const key of keysOf(v)) byKey.set(key, defining.length > 1 ? { index, file: fileNames[f] } : { index });
+            });
+        }
+        out[name] = s[list].map((v: Obj, k: number) => byKey.get(loadedKey(v)) ?? { index: k });
+    }
+    return out;
+}
+
+const interpolated = (env: NodeJS.ProcessEnv) => (v: unknown) => (typeof v === "string" ? interpolate(v, (n) => env[n]).value : v);
 
 /**
  * The user's place of each volume entry the loader printed, by service. The loader expands the
@@ -621,33 +648,43 @@ export type VolumeIndex = Record<string, Array<{ readonly index: number; readonl
  * target, interpolated as the loader does; `file` names the file when several define the service's volumes.
  */
 export function volumeIndex(docs: readonly Obj[], fileNames: readonly string[], loaded: Obj, env: NodeJS.ProcessEnv): VolumeIndex {
-    const out: VolumeIndex = {};
-    const value = (v: unknown) => (typeof v === "string" ? interpolate(v, (n) => env[n]).value : v);
-    for (const [name, s] of Object.entries<any>(servicesOf(loaded))) {
-        if (!Array.isArray(s?.volumes)) continue;
-        const defining = docs.map((d, f) => [servicesOf(d)[name]?.volumes, f] as const).filter(([v]) => Array.isArray(v));
-        const byTarget = new Map<unknown, { index: number; file?: string }>();
-        for (const [vols, f] of defining) {
-            (vols as unknown[]).forEach((v, index) => {
-                const target = typeof v === "string" ? (() => { const parts = String(value(v)).split(":"); return parts[parts.length === 1 ? 0 : 1]; })() : value((v as Obj)?.target);
-                byTarget.set(target, defining.length > 1 ? { index, file: fileNames[f] } : { index });
-            });
-        }
-        out[name] = s.volumes.map((v: Obj, k: number) => byTarget.get(v?.target) ?? { index: k });
-    }
-    return out;
+    const value = interpolated(env);
+    const target = (v: unknown) => (typeof v === "string" ? (() => { const parts = String(value(v)).split(":"); return parts[parts.length === 1 ? 0 : 1]; })() : value((v as Obj)?.target));
+    return locate(docs, fileNames, loaded, "volumes", (v) => [target(v)], (v) => v?.target);
+}
+
+/**
+ * The user's place of each port entry the loader printed, for the services whose ports several
+ * files define: the loader (Docker CLI 28) merges them by published port (every unpublished one
+ * shares the key 0, the last one kept) and sorts them by it, after expanding ranges.
+ */
+export function mergedPortIndex(docs: readonly Obj[], fileNames: readonly string[], loaded: Obj, env: NodeJS.ProcessEnv): Located {
+    const value = interpolated(env);
+    const range = (r: string) => {
+        const m = /^(\d+)-(\d+)$/.exec(r);
+        return m ? Array.from({ length: Math.max(1, Number(m[2]) - Number(m[1]) + 1) }, (_, k) => Number(m[1]) + k) : [Number(r)];
+    };
+    const published = (p: unknown): number[] => {
+        if (p && typeof p === "object") return (p as Obj).published === undefined ? [0] : range(String(value((p as Obj).published)));
+        const parts = String(value(p)).replace(/\/\w+$/, "").split(":");
+        return parts.length === 1 ? [0] : range(parts[parts.length - 2]);
+    };
+    const several = (name: string) => docs.filter((d) => Array.isArray(servicesOf(d)[name]?.ports)).length > 1;
+    return locate(docs, fileNames, loaded, "ports", published, (p) => p?.published ?? 0, several);
 }
 
 /**
  * A finding's path in the user's own indices: ports (the loader expands port ranges) and volumes
  * (the loader sorts merged ones), with the file when several define them.
  */
-export function userPath(p: string, ports: PortIndex, volumes: VolumeIndex = {}): string {
-    const port = /^services\.([^.[]+)\.ports\[(\d+)\](.*)$/.exec(p);
-    const user = port ? ports[port[1]]?.[Number(port[2])] : undefined;
-    if (port && user !== undefined) return `services.${port[1]}.ports[${user}]${port[3]}`;
-    const volume = /^services\.([^.[]+)\.volumes\[(\d+)\](.*)$/.exec(p);
-    const at = volume ? volumes[volume[1]]?.[Number(volume[2])] : undefined;
-    if (volume && at !== undefined) return `services.${volume[1]}.volumes[${at.index}]${volume[3]}${at.file ? ` (in ${at.file})` : ""}`;
-    return p;
+export function userPath(p: string, ports: Located, volumes: Located = {}): string {
+    const entry = /^services\.([^.[]+)\.(ports|volumes)\[(\d+)\](.*)$/.exec(p);
+    const at = entry ? (entry[2] === "ports" ? ports : volumes)[entry[1]]?.[Number(entry[3])] : undefined;
+    if (!entry || at === undefined) return p;
+    return `services.${entry[1]}.${entry[2]}[${at.index}]${entry[4]}${at.file ? ` (in ${at.file})` : ""}`;
+}
+
+/** A file's port index (the loader's entry → the user's) as places in it. */
+export function portPlaces(ports: PortIndex): Located {
+    return Object.fromEntries(Object.entries(ports).map(([name, index]) => [name, index.map((i) => ({ index: i }))]));
 }

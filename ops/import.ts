@@ -8,7 +8,7 @@ import * as path from "path";
 import { ConfigError, parseEnvironment } from "../config/parse";
 import { environmentSchema } from "../config/schema";
 import { ComposeImport, ENV_MARKER, Finding, SecretSource, mapCompose } from "./compose";
-import { ComposeFileError, PortIndex, VolumeIndex, dumpCompose, loaderFindings, prepareProject, readComposeFile, readVariables, unsetVariables, userPath, volumeIndex } from "./compose-source";
+import { ComposeFileError, Located, PortIndex, dumpCompose, loaderFindings, mergedPortIndex, portPlaces, prepareProject, readComposeFile, readVariables, unsetVariables, userPath, volumeIndex } from "./compose-source";
 
 export interface NormalisedCompose {
     /** The merged, interpolated document `docker stack config` prints; undefined when it refused the files. */
@@ -17,10 +17,10 @@ export interface NormalisedCompose {
     readonly composeDir: string;
     /** What was found before the loader (unset variables, rewritten syntax) and what the loader said. */
     readonly findings: readonly Finding[];
-    /** The user's port indices, for the loader's (which expands ranges), by service. */
-    readonly ports: PortIndex;
+    /** The user's port entries, for the loader's (which expands ranges, and sorts merged ones), by service. */
+    readonly ports: Located;
     /** The user's volume entries, for the loader's (which sorts merged ones), by service. */
-    readonly volumes: VolumeIndex;
+    readonly volumes: Located;
 }
 
 export interface NormaliseOptions {
@@ -61,7 +61,6 @@ export function normaliseCompose(files: readonly string[], env: NodeJS.ProcessEn
     const docs = files.map((f) => readComposeFile(f, opts.cwd));
     const findings: Finding[] = [];
     const ports: PortIndex = {};
-    const portFiles: Record<string, number> = {};
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "dockyard-import-"));
     try {
         const args = ["stack", "config"];
@@ -72,10 +71,7 @@ export function normaliseCompose(files: readonly string[], env: NodeJS.ProcessEn
             // Only what is imported is checked: not the services of profiles left out.
             findings.push(...unsetVariables(prepared.doc, env, opts.allowUnset === true));
             findings.push(...prepared.findings);
-            for (const [name, index] of Object.entries(prepared.ports)) {
-                ports[name] = index;
-                portFiles[name] = (portFiles[name] ?? 0) + 1;
-            }
+            Object.assign(ports, prepared.ports);
             const marked = markEnvironmentSources(prepared.doc);
             if (!marked && !prepared.changed) args.push("-c", path.resolve(file));
             else if (i === 0) {
@@ -89,8 +85,6 @@ export function normaliseCompose(files: readonly string[], env: NodeJS.ProcessEn
                 args.push("-c", copy);
             }
         });
-        // Ports merged from several files are in the loader's order, not one user's list.
-        for (const [name, n] of Object.entries(portFiles)) if (n > 1) delete ports[name];
         const r = spawnSync("docker", args, { cwd: composeDir, env, input: stdin, encoding: "utf8", timeout: 60_000 });
         if (r.error) throw new ComposeFileError(`import: cannot run \`docker stack config\` (the Docker CLI normalises Compose files): ${r.error.message}`);
         const failed = r.status !== 0;
@@ -101,8 +95,12 @@ export function normaliseCompose(files: readonly string[], env: NodeJS.ProcessEn
             findings.push({ path: "(Compose loader)", severity: "error", why: `docker stack config failed (exit ${r.status}) without saying why` });
         }
         const doc = failed ? undefined : (yaml.load(r.stdout) as Record<string, any>);
-        const volumes = doc ? volumeIndex(project.map((p) => p.doc), files.map((f) => path.basename(f)), doc, env) : {};
-        return { doc, composeDir, findings, ports, volumes };
+        const prepared = project.map((p) => p.doc);
+        const names = files.map((f) => path.basename(f));
+        const volumes = doc ? volumeIndex(prepared, names, doc, env) : {};
+        // Ports of one file follow its expansion of ranges; ports merged from several files, the loader's merge.
+        const merged = doc ? mergedPortIndex(prepared, names, doc, env) : {};
+        return { doc, composeDir, findings, ports: { ...portPlaces(ports), ...merged }, volumes };
     } finally {
         fs.rmSync(tmp, { recursive: true, force: true });
     }

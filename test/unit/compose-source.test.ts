@@ -7,7 +7,7 @@ import * as yaml from "js-yaml";
 import * as os from "os";
 import * as path from "path";
 import { Finding } from "../../ops/compose";
-import { COMPOSE_YAML, ComposeFileError, dumpCompose, envFileDifferences, interpolate, loaderFindings, outOfProfiles, prepareForLoader, prepareProject, readComposeFile, readVariables, unsetIn, unsetVariables, userPath, volumeIndex } from "../../ops/compose-source";
+import { COMPOSE_YAML, ComposeFileError, dumpCompose, envFileDifferences, interpolate, loaderFindings, outOfProfiles, prepareForLoader, prepareProject, readComposeFile, readVariables, mergedPortIndex, portPlaces, unsetIn, unsetVariables, userPath, volumeIndex } from "../../ops/compose-source";
 
 const lines = (fs: readonly Finding[]) => fs.map((f) => `${f.severity} ${f.path}: ${f.why}`);
 const load = (text: string) => yaml.load(text, { schema: COMPOSE_YAML }) as Record<string, any>;
@@ -199,11 +199,11 @@ describe("compose source: before the loader", () => {
             "error services.app.ports[4].host_ip: publishes on 10.0.0.5 only; Swarm publishes a service's ports on every node's 0.0.0.0, so the port is not imported",
             "warning services.app.ports[5].name: docker compose's label for the port; Swarm has no use for it",
         ]);
-        assert.deepStrictEqual([3, 5, 6].map((i) => userPath(`services.app.ports[${i}].published`, p.ports)), [
+        assert.deepStrictEqual([3, 5, 6].map((i) => userPath(`services.app.ports[${i}].published`, portPlaces(p.ports))), [
             "services.app.ports[3].published", "services.app.ports[5].published", "services.app.ports[6].published",
         ]);
-        assert.strictEqual(userPath("services.app.ports[2]", p.ports), "services.app.ports[0]");
-        assert.strictEqual(userPath("services.other.ports[2]", p.ports), "services.other.ports[2]");
+        assert.strictEqual(userPath("services.app.ports[2]", portPlaces(p.ports)), "services.app.ports[0]");
+        assert.strictEqual(userPath("services.other.ports[2]", portPlaces(p.ports)), "services.other.ports[2]");
     });
 
     it("reads octal-string modes as docker compose does, long-form env_file as paths, and reports keys the loader forbids", () => {
@@ -423,6 +423,26 @@ describe("compose source: before the loader", () => {
         });
         assert.deepStrictEqual(["services.a.volumes[3]", "services.a.volumes[0].bind", "services.b.volumes[0]", "services.c.volumes[1]"].map((p) => userPath(p, {}, index)), [
             "services.a.volumes[1] (in compose.yaml)", "services.a.volumes[0].bind (in override.yaml)", "services.b.volumes[0]", "services.c.volumes[1]",
+        ]);
+    });
+
+    it("places ports merged from several files as the loader merges them: by published port, sorted, ranges expanded, the last unpublished one kept", () => {
+        const base = load('services:\n  a:\n    ports: ["9000:90", "8000-8001:80-81", "70"]\n  b:\n    ports: ["${P}:80", { target: 81, published: 8081 }]\n');
+        const override = load('services:\n  a:\n    ports: ["7500:75", "9000:91", "60"]\n  c:\n    ports: ["1:1"]\n');
+        // What docker stack config (Docker CLI 28) prints for these two files.
+        const port = (target: number, published?: number) => ({ mode: "ingress", target, ...(published === undefined ? {} : { published }), protocol: "tcp" });
+        const loaded = { services: {
+            a: { ports: [port(60), port(75, 7500), port(80, 8000), port(81, 8001), port(91, 9000)] },
+            b: { ports: [port(80, 8080), port(81, 8081)] },
+            c: { ports: [port(1, 1)] },
+        } };
+        const index = mergedPortIndex([base, override], ["compose.yaml", "override.yaml"], loaded, { P: "8080" });
+        // Only services whose ports several files define: the others keep their own file's index.
+        assert.deepStrictEqual(index, {
+            a: [{ index: 2, file: "override.yaml" }, { index: 0, file: "override.yaml" }, { index: 1, file: "compose.yaml" }, { index: 1, file: "compose.yaml" }, { index: 1, file: "override.yaml" }],
+        });
+        assert.deepStrictEqual(["services.a.ports[3].published", "services.a.ports[4]", "services.b.ports[1]"].map((p) => userPath(p, { ...portPlaces({ b: [0, 1] }), ...index })), [
+            "services.a.ports[1].published (in compose.yaml)", "services.a.ports[1] (in override.yaml)", "services.b.ports[1]",
         ]);
     });
 

@@ -659,18 +659,41 @@ export function volumeIndex(docs: readonly Obj[], fileNames: readonly string[], 
  * shares the key 0, the last one kept) and sorts them by it, after expanding ranges.
  */
 export function mergedPortIndex(docs: readonly Obj[], fileNames: readonly string[], loaded: Obj, env: NodeJS.ProcessEnv): Located {
+    return locate(docs, fileNames, loaded, "ports", (p) => portKeys(p, env), (p) => p?.published ?? 0, (name) => portFiles(docs, name).length > 1);
+}
+
+/** The keys the loader merges a port entry by: its published ports, 0 for none. */
+function portKeys(p: unknown, env: NodeJS.ProcessEnv): number[] {
     const value = interpolated(env);
     const range = (r: string) => {
         const m = /^(\d+)-(\d+)$/.exec(r);
         return m ? Array.from({ length: Math.max(1, Number(m[2]) - Number(m[1]) + 1) }, (_, k) => Number(m[1]) + k) : [Number(r)];
     };
-    const published = (p: unknown): number[] => {
-        if (p && typeof p === "object") return (p as Obj).published === undefined ? [0] : range(String(value((p as Obj).published)));
-        const parts = String(value(p)).replace(/\/\w+$/, "").split(":");
-        return parts.length === 1 ? [0] : range(parts[parts.length - 2]);
-    };
-    const several = (name: string) => docs.filter((d) => Array.isArray(servicesOf(d)[name]?.ports)).length > 1;
-    return locate(docs, fileNames, loaded, "ports", published, (p) => p?.published ?? 0, several);
+    if (p && typeof p === "object") return (p as Obj).published === undefined ? [0] : range(String(value((p as Obj).published)));
+    const parts = String(value(p)).replace(/\/\w+$/, "").split(":");
+    return parts.length === 1 ? [0] : range(parts[parts.length - 2]);
+}
+
+const portFiles = (docs: readonly Obj[], name: string) => docs.map((d, f) => [servicesOf(d)[name]?.ports, f] as const).filter(([v]) => Array.isArray(v)) as Array<readonly [unknown[], number]>;
+
+/**
+ * Unpublished ports the loader drops when it merges a service's ports from several files: it keeps
+ * one per service (they share the key 0), the last; docker compose would keep them all.
+ */
+export function droppedPorts(docs: readonly Obj[], fileNames: readonly string[], env: NodeJS.ProcessEnv): Finding[] {
+    const out: Finding[] = [];
+    const names = new Set(docs.flatMap((d) => Object.keys(servicesOf(d))));
+    for (const name of names) {
+        const files = portFiles(docs, name);
+        if (files.length < 2) continue;
+        const unpublished = files.flatMap(([ports, f]) => ports.flatMap((p, index) => (portKeys(p, env).includes(0) ? [{ p, index, file: fileNames[f] }] : [])));
+        const kept = unpublished.at(-1);
+        for (const u of unpublished.slice(0, -1)) {
+            out.push({ path: `services.${name}.ports[${u.index}] (in ${u.file})`, severity: "warning",
+                why: `not deployed: when it merges files, the loader of docker stack config keeps one unpublished port per service, the last (${JSON.stringify(kept!.p)} in ${kept!.file}); publish it, or list the ports in one file` });
+        }
+    }
+    return out;
 }
 
 /**

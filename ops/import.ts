@@ -8,7 +8,7 @@ import * as path from "path";
 import { ConfigError, parseEnvironment } from "../config/parse";
 import { environmentSchema } from "../config/schema";
 import { ComposeImport, ENV_MARKER, Finding, SecretSource, mapCompose } from "./compose";
-import { ComposeFileError, Located, PortIndex, dumpCompose, loaderFindings, mergedPortIndex, portPlaces, prepareProject, readComposeFile, readVariables, unsetVariables, userPath, volumeIndex } from "./compose-source";
+import { ComposeFileError, Located, PortIndex, dumpCompose, droppedPorts, loaderFindings, mergedPortIndex, portPlaces, prepareProject, readComposeFile, readVariables, unsetVariables, userPath, volumeIndex } from "./compose-source";
 
 export interface NormalisedCompose {
     /** The merged, interpolated document `docker stack config` prints; undefined when it refused the files. */
@@ -100,6 +100,7 @@ export function normaliseCompose(files: readonly string[], env: NodeJS.ProcessEn
         const volumes = doc ? volumeIndex(prepared, names, doc, env) : {};
         // Ports of one file follow its expansion of ranges; ports merged from several files, the loader's merge.
         const merged = doc ? mergedPortIndex(prepared, names, doc, env) : {};
+        findings.push(...droppedPorts(prepared, names, env));
         return { doc, composeDir, findings, ports: { ...portPlaces(ports), ...merged }, volumes };
     } finally {
         fs.rmSync(tmp, { recursive: true, force: true });

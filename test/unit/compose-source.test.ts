@@ -7,7 +7,7 @@ import * as yaml from "js-yaml";
 import * as os from "os";
 import * as path from "path";
 import { Finding } from "../../ops/compose";
-import { COMPOSE_YAML, ComposeFileError, dumpCompose, envFileDifferences, interpolate, loaderFindings, outOfProfiles, prepareForLoader, prepareProject, readComposeFile, readVariables, mergedPortIndex, portPlaces, unsetIn, unsetVariables, userPath, volumeIndex } from "../../ops/compose-source";
+import { COMPOSE_YAML, ComposeFileError, dumpCompose, envFileDifferences, interpolate, loaderFindings, outOfProfiles, prepareForLoader, prepareProject, readComposeFile, readVariables, droppedPorts, mergedPortIndex, portPlaces, unsetIn, unsetVariables, userPath, volumeIndex } from "../../ops/compose-source";
 
 const lines = (fs: readonly Finding[]) => fs.map((f) => `${f.severity} ${f.path}: ${f.why}`);
 const load = (text: string) => yaml.load(text, { schema: COMPOSE_YAML }) as Record<string, any>;
@@ -441,6 +441,10 @@ describe("compose source: before the loader", () => {
         assert.deepStrictEqual(index, {
             a: [{ index: 2, file: "override.yaml" }, { index: 0, file: "override.yaml" }, { index: 1, file: "compose.yaml" }, { index: 1, file: "compose.yaml" }, { index: 1, file: "override.yaml" }],
         });
+        // The loader drops every unpublished port but the last: said, with the one it keeps.
+        assert.deepStrictEqual(lines(droppedPorts([base, override], ["compose.yaml", "override.yaml"], { P: "8080" })), [
+            'warning services.a.ports[2] (in compose.yaml): not deployed: when it merges files, the loader of docker stack config keeps one unpublished port per service, the last ("60" in override.yaml); publish it, or list the ports in one file',
+        ]);
         assert.deepStrictEqual(["services.a.ports[3].published", "services.a.ports[4]", "services.b.ports[1]"].map((p) => userPath(p, { ...portPlaces({ b: [0, 1] }), ...index })), [
             "services.a.ports[1].published (in compose.yaml)", "services.a.ports[1] (in override.yaml)", "services.b.ports[1]",
         ]);

@@ -1,0 +1,118 @@
+import * as assert from "assert";
+import { DEFAULT_KEEP, NodeImage, StoredManifest, formatBytes, parseReference, planNode, planRegistry, planRepository, referencedDigests } from "../../../ops/gc";
+import type { Release } from "../../../ops/releases";
+
+const d = (n: number) => `sha256:${String(n).repeat(64).slice(0, 64)}`;
+/** Manifest n, created n minutes past ten (higher is newer). */
+const m = (n: number, extra: Partial<StoredManifest> = {}): StoredManifest => ({ digest: d(n), tags: [`c-${n}`], created: `2026-12-06T10:${String(n).padStart(2, "0")}:00Z`, ...extra });
+function release(number: number, refs: Record<string, string>): Release {
+    return {
+        number, time: "2026-12-06T10:00:00Z", result: "succeeded", kind: "deploy", environment: {}, images: refs,
+        manifest: Object.fromEntries(Object.entries(refs).map(([k, ref]) => [k, { image: ref, specHash: "h" }])),
+    };
+}
+
+describe("registry hygiene: what goes (ops/gc.ts)", () => {
+    describe("planRepository", () => {
+        const cases: Array<{ name: string; stored: StoredManifest[]; keep: number; referenced?: Record<string, number[]>; inUse?: string[]; kept: string[]; removed: string[] }> = [
+            { name: "5 builds, keep 2: the 2 newest stay", stored: [m(1), m(2), m(3), m(4), m(5)], keep: 2, kept: [d(5), d(4)], removed: [d(3), d(2), d(1)] },
+            { name: "listing order does not matter", stored: [m(3), m(5), m(1), m(4), m(2)], keep: 2, kept: [d(5), d(4)], removed: [d(3), d(2), d(1)] },
+            { name: "fewer than keep: nothing goes", stored: [m(1), m(2)], keep: 5, kept: [d(2), d(1)], removed: [] },
+            { name: "exactly keep: nothing goes", stored: [m(1), m(2)], keep: 2, kept: [d(2), d(1)], removed: [] },
+            { name: "an empty repository", stored: [], keep: 2, kept: [], removed: [] },
+            { name: "one a release references stays beyond keep", stored: [m(1), m(2), m(3), m(4), m(5)], keep: 2, referenced: { [d(1)]: [1, 3] }, kept: [d(5), d(4), d(1)], removed: [d(3), d(2)] },
+            { name: "a referenced digest the registry no longer has changes nothing", stored: [m(1), m(2), m(3)], keep: 1, referenced: { [d(9)]: [2] }, kept: [d(3)], removed: [d(2), d(1)] },
+            { name: "in use stays", stored: [m(1), m(2), m(3)], keep: 1, inUse: [d(2)], kept: [d(3), d(2)], removed: [d(1)] },
+            { name: "unknown creation time counts as newest (kept)", stored: [m(1), m(2), m(3, { created: undefined })], keep: 1, kept: [d(3)], removed: [d(2), d(1)] },
+            { name: "same time: ordered by digest, stable", stored: [m(2, { created: "2026-12-06T10:00:00Z" }), m(1, { created: "2026-12-06T10:00:00Z" })], keep: 1, kept: [d(1)], removed: [d(2)] },
+            { name: "a platform manifest of a kept index stays", stored: [m(1), m(2), m(3, { children: [d(1)] })], keep: 1, kept: [d(3)], removed: [d(2)] },
+        ];
+        for (const c of cases) {
+            it(c.name, () => {
+                const plan = planRepository("shop/app", c.stored, c.keep, new Map(Object.entries(c.referenced ?? {})), new Set(c.inUse ?? []));
+                assert.deepStrictEqual(plan.kept.map((k) => k.digest), c.kept);
+                assert.deepStrictEqual(plan.remove.map((r) => r.digest), c.removed);
+                assert.strictEqual(plan.repository, "shop/app");
+                assert.strictEqual(plan.keep, c.keep);
+            });
+        }
+
+        it("says why each is kept, with the releases that reference it", () => {
+            const plan = planRepository("shop/app", [m(1), m(2), m(3)], 1, new Map([[d(3), [4]], [d(1), [2, 1]]]), new Set([d(1)]));
+            assert.deepStrictEqual(plan.kept, [
+                { digest: d(3), reasons: ["newest", "release"], releases: [4] },
+                { digest: d(1), reasons: ["release", "in use"], releases: [1, 2] },
+            ]);
+        });
+
+        it("refuses keep 0 (would delete what runs)", () => {
+            assert.throws(() => planRepository("shop/app", [m(1)], 0, new Map()), { message: "keep for shop/app: expected a whole number of 1 or more, got 0" });
+        });
+    });
+
+    describe("planRegistry", () => {
+        it("several repositories, each with its own keep; a foreign repository is untouched", () => {
+            const stored = new Map<string, StoredManifest[]>([
+                ["shop/app", [m(1), m(2), m(3), m(4), m(5)]],
+                ["shop/worker", [m(11), m(12), m(13)]],
+                ["someone/else", [m(21), m(22), m(23)]],
+            ]);
+            const releases = [
+                release(1, { app: `127.0.0.1:5000/shop/app@${d(1)}`, worker: `127.0.0.1:5000/shop/worker@${d(11)}` }),
+                // A foreign repository's digest referenced under our name elsewhere does not make it ours.
+                release(2, { app: `127.0.0.1:5000/shop/app@${d(5)}`, other: `127.0.0.1:5000/someone/else@${d(21)}` }),
+            ];
+            const plans = planRegistry(new Map([["shop/app", 2], ["shop/worker", 1], ["shop/new", DEFAULT_KEEP]]), stored, releases);
+            assert.deepStrictEqual(plans.map((p) => ({ repository: p.repository, kept: p.kept.map((k) => k.digest), remove: p.remove.map((r) => r.digest) })), [
+                { repository: "shop/app", kept: [d(5), d(4), d(1)], remove: [d(3), d(2)] },
+                { repository: "shop/worker", kept: [d(13), d(11)], remove: [d(12)] },
+                { repository: "shop/new", kept: [], remove: [] },
+            ]);
+        });
+    });
+
+    describe("referencedDigests", () => {
+        it("collects digests of one repository from images and services, any registry host, once per release", () => {
+            const releases = [
+                release(1, { app: `127.0.0.1:5000/shop/app@${d(1)}` }),
+                release(2, { app: `10.213.0.11:5000/shop/app@${d(2)}`, web: `10.213.0.11:5000/shop/app@${d(2)}` }),
+                release(3, { app: `127.0.0.1:5000/shop/app-extra@${d(3)}`, tagged: "127.0.0.1:5000/shop/app:v1", hub: "nginx:1.27" }),
+            ];
+            assert.deepStrictEqual([...referencedDigests(releases, "shop/app")], [[d(1), [1]], [d(2), [2]]]);
+        });
+    });
+
+    describe("parseReference", () => {
+        const cases: Array<[string, ReturnType<typeof parseReference>]> = [
+            ["127.0.0.1:5000/shop/app@sha256:ab", { registry: "127.0.0.1:5000", repository: "shop/app", digest: "sha256:ab" }],
+            ["127.0.0.1:5000/shop/app:c-1", { registry: "127.0.0.1:5000", repository: "shop/app", tag: "c-1" }],
+            ["ghcr.io/o/app:v1@sha256:ab", { registry: "ghcr.io", repository: "o/app", tag: "v1", digest: "sha256:ab" }],
+            ["localhost/app", { registry: "localhost", repository: "app" }],
+            ["shop/app:v2", { repository: "shop/app", tag: "v2" }],
+            ["nginx", { repository: "nginx" }],
+        ];
+        for (const [ref, want] of cases) it(ref, () => assert.deepStrictEqual(parseReference(ref), want));
+    });
+
+    describe("planNode", () => {
+        const plans = [planRepository("shop/app", [m(1), m(2), m(3)], 1, new Map([[d(1), [1]]]))]; // keeps 3 and 1
+        const img = (name: string, digest: string | undefined, id: string, tag?: string): NodeImage => ({ name, digest, id, size: 10, tag });
+        it("removes Dockyard's images the registry does not keep and no container uses; nothing else", () => {
+            const images = [
+                img("127.0.0.1:5000/shop/app", d(1), "i1"), // referenced by a release
+                img("127.0.0.1:5000/shop/app", d(2), "i2"), // goes
+                img("127.0.0.1:5000/shop/app", d(3), "i3"), // newest
+                img("127.0.0.1:5000/shop/app", d(4), "i4"), // not kept, but a container uses it
+                img("127.0.0.1:5000/shop/app", undefined, "i5", "c-5"), // built here, never pushed
+                img("127.0.0.1:5000/shop/other", d(6), "i6"), // not a managed repository
+                img("registry.example.com/shop/app", d(7), "i7"), // same path on another registry: not ours
+                img("dockyard/busybox", undefined, "i8", "1.35.0"),
+            ];
+            assert.deepStrictEqual(planNode("127.0.0.1:5000", plans, images, new Set(["i4"])).map((i) => i.id), ["i2"]);
+        });
+    });
+
+    it("formats sizes as docker does", () => {
+        assert.deepStrictEqual([0, 999, 1000, 25_300_000, 1_234_000_000].map(formatBytes), ["0 B", "999 B", "1.00 kB", "25.3 MB", "1.23 GB"]);
+    });
+});

@@ -4,7 +4,9 @@
 // Per repository that the stack builds (its `images`, and only those), what is kept:
 //   - the newest `keep` manifests (by the image's creation time; a manifest whose time is unknown
 //     counts as newest, so it is kept),
-//   - every manifest a recorded release references (so `rollback` to any recorded release works),
+//   - every manifest a successful recorded release references (so `rollback` to any release it
+//     can go to works; a failed release is never a rollback target),
+//   - every manifest a Swarm service runs (a failed release may have updated some services),
 //   - on a node, every image a container there uses.
 // Everything else of those repositories goes. Other repositories are never touched.
 import type { Release } from "./releases";
@@ -58,10 +60,14 @@ export function parseReference(ref: string): { registry?: string; repository: st
     };
 }
 
-/** Digest → the releases whose images or services reference it, for one repository (any registry host). */
+/**
+ * Digest → the successful releases whose images or services reference it, for one repository (any
+ * registry host). Failed releases are left out: `rollback` never goes to one.
+ */
 export function referencedDigests(releases: readonly Release[], repository: string): Map<string, number[]> {
     const found = new Map<string, number[]>();
     for (const r of releases) {
+        if (r.result !== "succeeded") continue;
         const refs = [...Object.values(r.images ?? {}), ...Object.values(r.manifest ?? {}).map((s) => s.image)];
         for (const ref of new Set(refs)) {
             const p = parseReference(ref);
@@ -108,14 +114,20 @@ export function planRepository(
 
 /**
  * The plan for a registry: one entry per managed repository (repository → its `keep`), in the
- * order given. Repositories in `stored` that are not managed are not looked at.
+ * order given. Repositories in `stored` that are not managed are not looked at. `running`: the
+ * image references Swarm services run now.
  */
 export function planRegistry(
     managed: ReadonlyMap<string, number>,
     stored: ReadonlyMap<string, readonly StoredManifest[]>,
     releases: readonly Release[],
+    running: readonly string[] = [],
 ): RepositoryPlan[] {
-    return [...managed].map(([repository, keep]) => planRepository(repository, stored.get(repository) ?? [], keep, referencedDigests(releases, repository)));
+    const parsed = running.map(parseReference);
+    return [...managed].map(([repository, keep]) => {
+        const inUse = new Set(parsed.filter((p) => p.repository === repository && p.digest).map((p) => p.digest!));
+        return planRepository(repository, stored.get(repository) ?? [], keep, referencedDigests(releases, repository), inUse);
+    });
 }
 
 /** An image on a node's engine, as `docker image ls --digests` lists it. */

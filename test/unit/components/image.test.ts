@@ -420,8 +420,8 @@ describe("Image", () => {
             const r = runScript(impl.BUILD_SCRIPT, { ...base, REGISTRY_SERVER: "127.0.0.1:5000", PUSH_RETRY_SECONDS: "0" }, { repoDigests: digests, fail: "push", failTimes: 2, failOutput: refused });
             assert.strictEqual(r.status, 0, r.stderr);
             assert.strictEqual(r.stderr, [
-                "dockyard: pushing 127.0.0.1:5000/shop/api:c-1 to 127.0.0.1:5000 failed (attempt 1 of 7: unsupported: The operation is unsupported.); trying again in 0s",
-                "dockyard: pushing 127.0.0.1:5000/shop/api:c-1 to 127.0.0.1:5000 failed (attempt 2 of 7: unsupported: The operation is unsupported.); trying again in 0s",
+                "dockyard: pushing 127.0.0.1:5000/shop/api:c-1 to 127.0.0.1:5000 failed (attempt 1 of 7: unsupported: The operation is unsupported.; the registry is read-only, probably for its garbage collection); trying again in 0s",
+                "dockyard: pushing 127.0.0.1:5000/shop/api:c-1 to 127.0.0.1:5000 failed (attempt 2 of 7: unsupported: The operation is unsupported.; the registry is read-only, probably for its garbage collection); trying again in 0s",
                 "",
             ].join("\n"));
             assert.deepStrictEqual(r.calls.map((x) => x[0]), ["buildx", "build", "push", "push", "push", "image"]);

@@ -5,9 +5,9 @@ import type { Release } from "../../../ops/releases";
 const d = (n: number) => `sha256:${String(n).repeat(64).slice(0, 64)}`;
 /** Manifest n, created n minutes past ten (higher is newer). */
 const m = (n: number, extra: Partial<StoredManifest> = {}): StoredManifest => ({ digest: d(n), tags: [`c-${n}`], created: `2026-12-06T10:${String(n).padStart(2, "0")}:00Z`, ...extra });
-function release(number: number, refs: Record<string, string>): Release {
+function release(number: number, refs: Record<string, string>, result: Release["result"] = "succeeded"): Release {
     return {
-        number, time: "2026-12-06T10:00:00Z", result: "succeeded", kind: "deploy", environment: {}, images: refs,
+        number, time: "2026-12-06T10:00:00Z", result, kind: "deploy", environment: {}, images: refs,
         manifest: Object.fromEntries(Object.entries(refs).map(([k, ref]) => [k, { image: ref, specHash: "h" }])),
     };
 }
@@ -62,9 +62,11 @@ describe("registry hygiene: what goes (ops/gc.ts)", () => {
                 // A foreign repository's digest referenced under our name elsewhere does not make it ours.
                 release(2, { app: `127.0.0.1:5000/shop/app@${d(5)}`, other: `127.0.0.1:5000/someone/else@${d(21)}` }),
             ];
-            const plans = planRegistry(new Map([["shop/app", 2], ["shop/worker", 1], ["shop/new", DEFAULT_KEEP]]), stored, releases);
+            // A service runs d(2) (a failed release updated it): it stays.
+            const running = [`127.0.0.1:5000/shop/app@${d(2)}`, `127.0.0.1:5000/someone/else@${d(22)}`, "nginx:1.27"];
+            const plans = planRegistry(new Map([["shop/app", 2], ["shop/worker", 1], ["shop/new", DEFAULT_KEEP]]), stored, releases, running);
             assert.deepStrictEqual(plans.map((p) => ({ repository: p.repository, kept: p.kept.map((k) => k.digest), remove: p.remove.map((r) => r.digest) })), [
-                { repository: "shop/app", kept: [d(5), d(4), d(1)], remove: [d(3), d(2)] },
+                { repository: "shop/app", kept: [d(5), d(4), d(2), d(1)], remove: [d(3)] },
                 { repository: "shop/worker", kept: [d(13), d(11)], remove: [d(12)] },
                 { repository: "shop/new", kept: [], remove: [] },
             ]);
@@ -72,11 +74,13 @@ describe("registry hygiene: what goes (ops/gc.ts)", () => {
     });
 
     describe("referencedDigests", () => {
-        it("collects digests of one repository from images and services, any registry host, once per release", () => {
+        it("collects digests of one repository from successful releases' images and services, any registry host, once per release", () => {
             const releases = [
                 release(1, { app: `127.0.0.1:5000/shop/app@${d(1)}` }),
                 release(2, { app: `10.213.0.11:5000/shop/app@${d(2)}`, web: `10.213.0.11:5000/shop/app@${d(2)}` }),
                 release(3, { app: `127.0.0.1:5000/shop/app-extra@${d(3)}`, tagged: "127.0.0.1:5000/shop/app:v1", hub: "nginx:1.27" }),
+                // Never a rollback target.
+                release(4, { app: `127.0.0.1:5000/shop/app@${d(4)}` }, "failed"),
             ];
             assert.deepStrictEqual([...referencedDigests(releases, "shop/app")], [[d(1), [1]], [d(2), [2]]]);
         });

@@ -1,4 +1,7 @@
 import * as assert from "assert";
+import * as http from "http";
+import type { Environment } from "../../../config/schema";
+import { RegistryApi, gcTarget } from "../../../ops/gc-run";
 import { DEFAULT_KEEP, NodeImage, StoredManifest, formatBytes, parseReference, planNode, planRegistry, planRepository, referencedDigests } from "../../../ops/gc";
 import type { Release } from "../../../ops/releases";
 
@@ -118,5 +121,58 @@ describe("registry hygiene: what goes (ops/gc.ts)", () => {
 
     it("formats sizes as docker does", () => {
         assert.deepStrictEqual([0, 999, 1000, 25_300_000, 1_234_000_000].map(formatBytes), ["0 B", "999 B", "1.00 kB", "25.3 MB", "1.23 GB"]);
+    });
+});
+
+describe("registry hygiene: target and registry API (ops/gc-run.ts)", () => {
+    const images = { app: { context: "app", repository: "shop/app", keep: 2 }, worker: { context: "w", repository: "shop/app" }, api: { context: "a", repository: "shop/api" } };
+    it("self-hosted: the address nodes use, the prefixed service, each repository's keep (the larger when shared, else 5)", () => {
+        const t = gcTarget({ prefix: "dev", registry: { selfHosted: { port: 5001 } }, images } as unknown as Environment);
+        assert.deepStrictEqual({ ...t, managed: [...t!.managed] }, {
+            server: "127.0.0.1:5001", url: "http://127.0.0.1:5001", username: undefined, service: "dev-registry",
+            managed: [["shop/app", 5], ["shop/api", 5]],
+        });
+        const addressed = gcTarget({ registry: { selfHosted: { address: "10.213.0.11:5000", username: "ci" } }, images: { app: images.app } } as unknown as Environment);
+        assert.deepStrictEqual({ ...addressed, managed: [...addressed!.managed] }, {
+            server: "10.213.0.11:5000", url: "http://10.213.0.11:5000", username: "ci", service: "registry", managed: [["shop/app", 2]],
+        });
+    });
+    it("external: HTTPS to its server, no service; no registry: nothing to clean", () => {
+        const t = gcTarget({ registry: { external: { server: "ghcr.io", username: "bot" } }, images: { app: images.app } } as unknown as Environment);
+        assert.deepStrictEqual({ ...t, managed: [...t!.managed] }, { server: "ghcr.io", url: "https://ghcr.io", username: "bot", managed: [["shop/app", 2]] });
+        assert.strictEqual(gcTarget({ images } as unknown as Environment), undefined);
+    });
+
+    describe("against a fake registry", () => {
+        let server: http.Server;
+        let base: string;
+        const seen: string[] = [];
+        before(async () => {
+            server = http.createServer((req, res) => {
+                seen.push(`${req.method} ${req.url} ${req.headers.authorization ?? ""}`);
+                if (req.method === "DELETE" && req.url!.includes("/old/")) return void res.writeHead(405).end('{"errors":[{"code":"UNSUPPORTED"}]}');
+                if (req.method === "DELETE" && req.url!.includes("/gone/")) return void res.writeHead(404).end();
+                if (req.method === "DELETE") return void res.writeHead(202).end();
+                if (req.url === "/v2/shop/app/tags/list?n=1000") return void res.writeHead(200, { Link: '</v2/shop/app/tags/list?n=1000&last=a>; rel="next"' }).end('{"tags":["a"]}');
+                if (req.url === "/v2/shop/app/tags/list?n=1000&last=a") return void res.writeHead(200).end('{"tags":["b"]}');
+                if (req.url === "/v2/locked/tags/list?n=1000") return void res.writeHead(401).end();
+                res.writeHead(404).end('{"errors":[{"code":"NAME_UNKNOWN"}]}');
+            });
+            await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+            base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+        });
+        after(() => server.close());
+
+        it("follows tag pages, sends basic auth, knows an unknown repository as empty", async () => {
+            const api = new RegistryApi(base, { username: "u", password: "p" });
+            assert.deepStrictEqual(await api.tags("shop/app"), ["a", "b"]);
+            assert.deepStrictEqual(await api.tags("shop/none"), []);
+            assert.ok(seen.every((s) => s.endsWith(" Basic dTpw")), seen.join("\n"));
+        });
+        it("DELETE: 202 deleted, 404 gone, 405 UNSUPPORTED unsupported (a note, not an error); 401 names the credentials", async () => {
+            const api = new RegistryApi(base);
+            assert.deepStrictEqual([await api.delete("shop/app", d(1)), await api.delete("gone/app", d(1)), await api.delete("old/app", d(1))], ["deleted", "gone", "unsupported"]);
+            await assert.rejects(api.tags("locked"), { message: `registry ${base} refused GET /v2/locked/tags/list?n=1000 (401): check the registry's username and password (none given)` });
+        });
     });
 });

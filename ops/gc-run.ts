@@ -19,24 +19,56 @@ const INDEX_TYPES = new Set([MANIFEST_TYPES[1], MANIFEST_TYPES[3]]);
 
 export type DeleteResult = "deleted" | "gone" | "unsupported";
 
-/** A registry's HTTP API (v2), with basic auth when credentials are given. */
+/**
+ * A registry's HTTP API (v2): basic auth when credentials are given, and the token flow most
+ * external registries use (a 401 with `WWW-Authenticate: Bearer realm=...,service=...,scope=...`:
+ * a token from the realm, with the credentials, then the request again with it).
+ */
 export class RegistryApi {
+    private readonly tokens = new Map<string, string>();
+
     constructor(readonly base: string, private readonly auth?: { username: string; password: string }) {}
 
-    private async request(method: string, path: string, accept?: string): Promise<Response> {
-        const headers: Record<string, string> = {};
-        if (accept) headers.Accept = accept;
-        if (this.auth) headers.Authorization = `Basic ${Buffer.from(`${this.auth.username}:${this.auth.password}`).toString("base64")}`;
-        let res: Response | undefined;
-        // A kept-alive connection to a registry that restarted since (gc's read-only switch) is
-        // closed under us: a request is tried 3 times.
-        for (let attempt = 1; !res; attempt++) {
+    private basic(): Record<string, string> {
+        return this.auth ? { Authorization: `Basic ${Buffer.from(`${this.auth.username}:${this.auth.password}`).toString("base64")}` } : {};
+    }
+
+    /** fetch, tried 3 times: a kept-alive connection to a registry that restarted since (gc's read-only switch) is closed under us. */
+    private async send(method: string, url: string, headers: Record<string, string>): Promise<Response> {
+        for (let attempt = 1; ; attempt++) {
             try {
-                res = await fetch(`${this.base}${path}`, { method, headers, signal: AbortSignal.timeout(30_000) });
+                return await fetch(url, { method, headers, signal: AbortSignal.timeout(30_000) });
             } catch (e) {
-                if (attempt >= 3) throw new Error(`registry ${this.base} does not answer ${method} ${path}: ${(e as Error).cause ?? (e as Error).message}`);
+                if (attempt >= 3) throw new Error(`registry ${this.base} does not answer ${method} ${url.slice(this.base.length)}: ${(e as Error).cause ?? (e as Error).message}`);
                 await new Promise((r) => setTimeout(r, 1000));
             }
+        }
+    }
+
+    /** A bearer token for the challenge of a 401, or undefined when it is no bearer challenge. */
+    private async token(challenge: string): Promise<string | undefined> {
+        if (!/^Bearer\s/i.test(challenge)) return undefined;
+        const params = Object.fromEntries([...challenge.matchAll(/(\w+)="([^"]*)"/g)].map(([, k, v]) => [k.toLowerCase(), v]));
+        if (!params.realm) return undefined;
+        const key = `${params.service ?? ""} ${params.scope ?? ""}`;
+        if (!this.tokens.has(key)) {
+            const url = new URL(params.realm);
+            if (params.service) url.searchParams.set("service", params.service);
+            if (params.scope) url.searchParams.set("scope", params.scope);
+            const res = await fetch(url, { headers: this.basic(), signal: AbortSignal.timeout(30_000) });
+            if (!res.ok) throw new Error(`registry ${this.base}: its token service ${url.origin} refused a token for ${params.scope ?? "access"} (${res.status}): check the registry's username and password`);
+            const body = (await res.json()) as { token?: string; access_token?: string };
+            this.tokens.set(key, body.token ?? body.access_token ?? "");
+        }
+        return this.tokens.get(key);
+    }
+
+    private async request(method: string, path: string, accept?: string): Promise<Response> {
+        const headers: Record<string, string> = { ...(accept ? { Accept: accept } : {}), ...this.basic() };
+        let res = await this.send(method, `${this.base}${path}`, headers);
+        if (res.status === 401) {
+            const token = await this.token(res.headers.get("www-authenticate") ?? "");
+            if (token !== undefined) res = await this.send(method, `${this.base}${path}`, { ...headers, Authorization: `Bearer ${token}` });
         }
         if (res.status === 401) throw new Error(`registry ${this.base} refused ${method} ${path} (401): check the registry's username and password${this.auth ? "" : " (none given)"}`);
         return res;

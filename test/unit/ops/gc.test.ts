@@ -156,6 +156,15 @@ describe("registry hygiene: target and registry API (ops/gc-run.ts)", () => {
                 if (req.url === "/v2/shop/app/tags/list?n=1000") return void res.writeHead(200, { Link: '</v2/shop/app/tags/list?n=1000&last=a>; rel="next"' }).end('{"tags":["a"]}');
                 if (req.url === "/v2/shop/app/tags/list?n=1000&last=a") return void res.writeHead(200).end('{"tags":["b"]}');
                 if (req.url === "/v2/locked/tags/list?n=1000") return void res.writeHead(401).end();
+                // The token flow: a bearer challenge, a token for the scope given for the basic credentials.
+                if (req.url!.startsWith("/token?")) {
+                    const ok = req.headers.authorization === "Basic Ym90OnM=" && req.url === "/token?service=fake&scope=repository%3Atok%2Fapp%3Apull";
+                    return void res.writeHead(ok ? 200 : 403).end(JSON.stringify({ token: "t0k" }));
+                }
+                if (req.url === "/v2/tok/app/tags/list?n=1000") {
+                    if (req.headers.authorization === "Bearer t0k") return void res.writeHead(200).end('{"tags":["v1"]}');
+                    return void res.writeHead(401, { "WWW-Authenticate": `Bearer realm="${base}/token",service="fake",scope="repository:tok/app:pull"` }).end();
+                }
                 res.writeHead(404).end('{"errors":[{"code":"NAME_UNKNOWN"}]}');
             });
             await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
@@ -169,6 +178,19 @@ describe("registry hygiene: target and registry API (ops/gc-run.ts)", () => {
             assert.deepStrictEqual(await api.tags("shop/none"), []);
             assert.ok(seen.every((s) => s.endsWith(" Basic dTpw")), seen.join("\n"));
         });
+        it("gets a bearer token from the realm a 401 names, with the credentials, once per scope", async () => {
+            const api = new RegistryApi(base, { username: "bot", password: "s" });
+            seen.length = 0;
+            assert.deepStrictEqual(await api.tags("tok/app"), ["v1"]);
+            assert.deepStrictEqual(await api.tags("tok/app"), ["v1"]);
+            assert.deepStrictEqual(seen.map((l) => l.replace(/ \S+$/, "")), [
+                "GET /v2/tok/app/tags/list?n=1000 Basic", "GET /token?service=fake&scope=repository%3Atok%2Fapp%3Apull Basic", "GET /v2/tok/app/tags/list?n=1000 Bearer",
+                "GET /v2/tok/app/tags/list?n=1000 Basic", "GET /v2/tok/app/tags/list?n=1000 Bearer",
+            ]);
+            await assert.rejects(new RegistryApi(base, { username: "bot", password: "wrong" }).tags("tok/app"),
+                { message: `registry ${base}: its token service ${base} refused a token for repository:tok/app:pull (403): check the registry's username and password` });
+        });
+
         it("DELETE: 202 deleted, 404 gone, 405 UNSUPPORTED unsupported (a note, not an error); 401 names the credentials", async () => {
             const api = new RegistryApi(base);
             assert.deepStrictEqual([await api.delete("shop/app", d(1)), await api.delete("gone/app", d(1)), await api.delete("old/app", d(1))], ["deleted", "gone", "unsupported"]);

@@ -1,7 +1,7 @@
 // Registry hygiene, the I/O: the registry's HTTP API (list, resolve, delete manifests), its garbage
 // collection run safely (the registry read-only meanwhile), and the images on each node's engine.
 // What goes is decided by ops/gc.ts alone.
-import { execFileSync } from "child_process";
+import { execFileSync, spawnSync } from "child_process";
 import * as dy from "@dockyard/components";
 import { REGISTRY_NAME, dockerName } from "../config/map";
 import type { Environment } from "../config/schema";
@@ -179,6 +179,8 @@ function storageBytes(container: string): number {
  */
 export async function whileReadOnly<T>(service: string, log: (m: string) => void, work: (container: string) => Promise<T>): Promise<T> {
     docker(["service", "inspect", "--format", "{{.ID}}", service]);
+    // Its task must be here before anything changes (the garbage collection runs in it).
+    await taskContainer(service, false, 15_000);
     log(`registry ${service}: read-only for its garbage collection (pushes meanwhile are refused and tried again)`);
     try {
         docker(["service", "update", "--quiet", "--detach=false", "--env-add", `${READONLY_ENV}={"enabled":true}`, service]);
@@ -236,6 +238,17 @@ export function nodeEngines(spec = process.env.DOCKYARD_NODE_HOSTS ?? ""): { eng
     return { engines, unreached: swarmNodes.filter((n) => !engines.some((e) => e.name === n)) };
 }
 
+/**
+ * `docker inspect` of objects some of which may be gone meanwhile (containers come and go): the
+ * lines of those that exist; an error only for another failure.
+ */
+function inspectExisting(args: string[], host?: string): string[] {
+    const r = spawnSync("docker", [...(host ? ["-H", host] : []), "inspect", ...args], { encoding: "utf8", timeout: 5 * 60_000, maxBuffer: 64 * 1024 * 1024 });
+    const other = (r.stderr ?? "").split("\n").filter((l) => l.trim() && !/No such object/i.test(l));
+    if (r.error || (r.status !== 0 && other.length)) throw new Error(`docker inspect failed: ${r.error?.message ?? other.join("\n")}`);
+    return (r.stdout ?? "").split("\n").filter(Boolean);
+}
+
 /** Dockyard's images on one engine that the plans do not keep and no container uses. */
 export function nodeCandidates(engine: NodeEngine, server: string, plans: readonly RepositoryPlan[]): NodeImage[] {
     const managed = new Set(plans.map((p) => `${server}/${p.repository}`));
@@ -244,10 +257,10 @@ export function nodeCandidates(engine: NodeEngine, server: string, plans: readon
         .filter(([name]) => managed.has(name))
         .map(([name, tag, digest, id]) => ({ name, tag: tag === "<none>" ? undefined : tag, digest: digest === "<none>" ? undefined : digest, id, size: 0 }));
     const containers = docker(["ps", "-a", "-q", "--no-trunc"], engine.host).split("\n").filter(Boolean);
-    const used = new Set(containers.length ? docker(["inspect", "--format", "{{.Image}}", ...containers], engine.host).split("\n").filter(Boolean) : []);
+    const used = new Set(containers.length ? inspectExisting(["--format", "{{.Image}}", ...containers], engine.host) : []);
     const found = planNode(server, plans, images, used);
     const ids = [...new Set(found.map((i) => i.id))];
-    const sizes = new Map(ids.length ? docker(["image", "inspect", "--format", "{{.Id}} {{.Size}}", ...ids], engine.host).split("\n").filter(Boolean).map((l) => {
+    const sizes = new Map(ids.length ? inspectExisting(["--type", "image", "--format", "{{.Id}} {{.Size}}", ...ids], engine.host).map((l) => {
         const [id, size] = l.split(" ");
         return [id, Number(size)] as const;
     }) : []);
@@ -280,12 +293,13 @@ export function describeNodeImages(images: readonly NodeImage[]): string[] {
 
 /** The image every Swarm service runs now (none when this engine is no Swarm manager). */
 function runningImages(): string[] {
+    let ids: string[];
     try {
-        const ids = docker(["service", "ls", "-q"]).split("\n").filter(Boolean);
-        return ids.length ? docker(["service", "inspect", "--format", "{{.Spec.TaskTemplate.ContainerSpec.Image}}", ...ids]).split("\n").filter(Boolean) : [];
+        ids = docker(["service", "ls", "-q"]).split("\n").filter(Boolean);
     } catch {
-        return [];
+        return []; // no Swarm manager: no services
     }
+    return ids.length ? inspectExisting(["--type", "service", "--format", "{{.Spec.TaskTemplate.ContainerSpec.Image}}", ...ids]) : [];
 }
 
 /** Where a stack's images live and which repositories of it are Dockyard's, from its stack file. */

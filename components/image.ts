@@ -116,7 +116,18 @@ export const BUILD_SCRIPT = [
     "    exit 1",
     "  fi",
     "fi",
-    'step "pushing $IMAGE_REF to $REGISTRY_SERVER" docker push "$IMAGE_REF"',
+    // A registry that is briefly read-only or restarting (its garbage collection, `dockyard gc`)
+    // refuses pushes: a push is tried again, PUSH_ATTEMPTS times in all, waiting a little longer
+    // each time (3 s, 6 s... about a minute in all), then fails with the registry's last answer.
+    'attempt=1; attempts="${PUSH_ATTEMPTS:-7}"',
+    'until docker push "$IMAGE_REF" >"$log" 2>&1; do',
+    '  if [ "$attempt" -ge "$attempts" ]; then echo "dockyard: pushing $IMAGE_REF to $REGISTRY_SERVER failed ($attempts attempts):" >&2; tail -n 30 "$log" >&2; exit 1; fi',
+    '  wait=$((attempt * ${PUSH_RETRY_SECONDS:-3})); why="$(grep -v -E "^(The push refers|[0-9a-f]{12}: )" "$log" | tr -s "\\r\\n" "  " | sed "s/ *$//" | tail -c 300)"',
+    '  case "$why" in *" 405 "*|*nsupported*) why="$why; the registry is read-only, probably for its garbage collection" ;; esac',
+    // printf, not echo: dash's echo would turn a "\\n" in the registry's answer into a line break.
+    '  printf "%s\\n" "dockyard: pushing $IMAGE_REF to $REGISTRY_SERVER failed (attempt $attempt of $attempts: $why); trying again in ${wait}s" >&2',
+    '  sleep "$wait"; attempt=$((attempt + 1))',
+    'done',
     'digest=$(docker image inspect --format \'{{range .RepoDigests}}{{println .}}{{end}}\' "$IMAGE_REF" | grep "^${IMAGE_REF%:*}@" | head -n 1)',
     '[ -n "$digest" ] || { echo "dockyard: $IMAGE_REF was pushed but the registry reported no digest" >&2; exit 1; }',
     'echo "$digest"',

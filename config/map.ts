@@ -78,10 +78,17 @@ export function effectiveService(env: Environment, name: string): ServiceConfig 
 const mapValues = <T, U>(o: Readonly<Record<string, T>>, f: (key: string, v: T) => U): Record<string, U> =>
     Object.fromEntries(Object.entries(o).map(([k, v]) => [k, f(k, v)]));
 
+/** Docker object names get the environment's prefix, so several environments can share an engine. */
+export function dockerName(env: Pick<Environment, "prefix">, name: string): string {
+    return env.prefix ? `${env.prefix}-${name}` : name;
+}
+
+/** The component name of the stack's registry (also its Swarm service's name when self-hosted). */
+export const REGISTRY_NAME = "registry";
+
 /** Build every component of an environment with `make`, in dependency order. */
 export function mapEnvironment(env: Environment, opts: MapOptions, make: Factory): Mapped {
-    /** Docker object names get the environment's prefix, so several environments can share an engine. */
-    const named = (name: string) => (env.prefix ? `${env.prefix}-${name}` : name);
+    const named = (name: string) => dockerName(env, name);
 
     let registry: dy.Registry | undefined;
     if (env.registry) {
@@ -89,7 +96,7 @@ export function mapEnvironment(env: Environment, opts: MapOptions, make: Factory
             ? [dy.RegistryKind.External, "registry.external", env.registry.external] as const
             : [dy.RegistryKind.SelfHosted, "registry.selfHosted", env.registry.selfHosted] as const;
         const password = passwordFromConfig === undefined ? undefined : opts.secret({ kind: "config", key: passwordFromConfig });
-        registry = make.registry(named("registry"), { kind, ...settings, password } as dy.RegistryArgs, at);
+        registry = make.registry(named(REGISTRY_NAME), { kind, ...settings, password } as dy.RegistryArgs, at);
     }
 
     const networks = mapValues(env.networks, (k, n) => make.network(named(k), n, `networks.${k}`));

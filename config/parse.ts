@@ -90,6 +90,10 @@ function crossCheck(env: Environment, keys: ConfigKeys): string[] {
     if (reg && "external" in reg) secretKey("registry.external.passwordFromConfig", reg.external.passwordFromConfig);
     if (reg && "selfHosted" in reg) secretKey("registry.selfHosted.passwordFromConfig", reg.selfHosted.passwordFromConfig);
 
+    if (env.gc && !reg) {
+        p.push("gc: true needs a registry to clean (`registry: { selfHosted: {} }` or `{ external: ... }`); without one, images stay on the building engine, where each image's `keep` prunes them");
+    }
+
     // Ports are published on the same nodes by every service of the environment.
     const published = new Map<string, string>();
     if (reg && "selfHosted" in reg) published.set(`${reg.selfHosted.port ?? Registry.defaultPort}/tcp`, "registry.selfHosted.port");

@@ -110,8 +110,8 @@ const registry = z.union([
     }),
 ], expected("either { external: {...} } or { selfHosted: {...} }"));
 
-// --- Policy and backups (issue 14): optional keys, used only by the ops tooling (ops/policy.ts,
-// ops/backup.ts); the program ignores them (config/map.ts passes none of them to a component).
+// --- Policy, backups (issue 14) and registry hygiene: optional keys, used only by the ops tooling (ops/policy.ts,
+// ops/backup.ts, ops/gc-run.ts); the program ignores them (config/map.ts passes none of them to a component).
 
 /** How a volume is backed up: `pause` the services that mount it during the copy, or `stop` them (scale to 0). */
 const volumeBackup = z.union([
@@ -146,6 +146,12 @@ const opsSettings = {
     /** Directory for backups, relative to the project (default .dockyard/backups). */
     backupDir: text("a directory").optional(),
     policy: policySettings.optional(),
+    /**
+     * Registry hygiene after each successful deploy (`dockyard gc`): per image, the newest `keep`
+     * builds (default 5), those a successful release references and those running stay; the rest
+     * go from the registry and from every node. @default false: run `gc` by hand
+     */
+    gc: z.boolean(expected("true or false (run registry hygiene after each successful deploy)")).optional(),
 };
 // --- end of policy and backups
 

@@ -9,6 +9,7 @@ import { ENVIRONMENT_KEY, PINS_KEY as PINS_CONFIG_KEY } from "../config/load";
 import { importCompose } from "./import";
 import { environmentSchema } from "../config/schema";
 import { BackupEnvironment, backupDir, backupVolume, backupsOfRelease, backupsText, findBackup, listBackups, plannedVolumes, restoreVolume, verifyBackup } from "./backup";
+import { gcTarget, runGc } from "./gc-run";
 import { DEPLOY_PARALLELISM } from "./parallelism";
 import { violationsFrom, writePackConfig } from "./policy";
 import { renderMarkdown, review, PreviewJson } from "./report";
@@ -67,6 +68,13 @@ Commands:
   restore <stack> <volume> --from <backup>
                      Put a backup back, with the services that mount the volume stopped and
                      started again; refused when the archive does not match its checksum.
+  gc <stack>         Registry hygiene: per image of the stack, keep the newest \`keep\` builds
+                     (default 5), every build a successful release references and every one a
+                     service runs; delete the rest from the registry (then its garbage
+                     collection, with the registry read-only meanwhile) and from every node
+                     (this engine and those in $DOCKYARD_NODE_HOSTS). Prints what it frees.
+                     \`gc: true\` in the stack file runs it after each successful deploy.
+      --dry-run        only show what would go
   --help             this text
 
 Releases and locks live in .dockyard/ (or $DOCKYARD_RELEASES_DIR, e.g. a shared directory when
@@ -100,6 +108,29 @@ export async function backupCommand(stackName: string, volumes: string[]): Promi
         return 0;
     } finally {
         lock.release();
+    }
+}
+
+/**
+ * Registry hygiene for a stack (ops/gc-run.ts), under the stack's lock unless the caller holds it
+ * (deploy). Returns the exit code: 0, or 1 when the stack has no registry.
+ */
+export async function gcCommand(stackName: string, opts: { dryRun?: boolean; stack?: Stack } = {}): Promise<number> {
+    const lock = opts.stack ? undefined : lockStack(PROJECT_DIR, stackName, "gc");
+    try {
+        const stack = opts.stack ?? (await openStack(stackName, lock));
+        const parsed = environmentSchema.safeParse(await environmentOf(stack));
+        if (!parsed.success) throw new Error(`the stack file is invalid (run \`review\` to see why): ${parsed.error.issues[0]?.message ?? ""}`);
+        const target = gcTarget(parsed.data);
+        if (!target) throw new UsageError(`${stackName} has no registry: its images stay on the building engine, where each image's \`keep\` prunes them`);
+        const reg = parsed.data.registry!;
+        const passwordKey = "external" in reg ? reg.external.passwordFromConfig : reg.selfHosted.passwordFromConfig;
+        const password = passwordKey === undefined ? undefined : (await stack.getConfig(`dockyard:${passwordKey}`)).value;
+        console.log(`dockyard: registry hygiene for ${stackName}${opts.dryRun ? " (dry run: nothing is removed)" : ""}`);
+        await runGc(target, readReleases(PROJECT_DIR, stackName), { dryRun: opts.dryRun === true, password, log: (m) => console.log(`dockyard: ${m}`) });
+        return 0;
+    } finally {
+        lock?.release();
     }
 }
 
@@ -282,6 +313,10 @@ export async function deployCommand(stackName: string, opts: { plan?: string; po
             console.log(`dockyard: a node's drain or loss interrupted the rollout (above), which says nothing about the release; deploying ${stackName} once more to finish it`);
             release = await applyAndRecord(stack, "deploy", apply);
         }
+        if (release.result === "succeeded" && (await environmentOf(stack))?.gc === true) {
+            // The release is done and recorded whatever the clean-up does: a failure is a warning.
+            await gcCommand(stackName, { stack }).catch((e) => console.error(`dockyard: warning: registry hygiene after release ${release.number} failed (run \`gc ${stackName}\` again): ${e instanceof Error ? e.message : String(e)}`));
+        }
         return release.result === "succeeded" ? 0 : 1;
     } finally {
         lock.release();
@@ -401,6 +436,7 @@ export async function main(argv: string[]): Promise<number> {
             "no-policy": { type: "boolean" },
             "with-data": { type: "boolean" },
             from: { type: "string" },
+            "dry-run": { type: "boolean" },
         },
     });
     const [command, stack, ...rest] = positionals;
@@ -451,8 +487,10 @@ export async function main(argv: string[]): Promise<number> {
             return backupCommand(stack, rest);
         case "restore":
             return restoreCommand(stack, rest[0], values.from);
+        case "gc":
+            return gcCommand(stack, { dryRun: values["dry-run"] });
         default:
-            throw new UsageError(`unknown command ${JSON.stringify(command)}; expected review, deploy, policy, releases, rollback, backup, restore or import (see --help)`);
+            throw new UsageError(`unknown command ${JSON.stringify(command)}; expected review, deploy, policy, releases, rollback, backup, restore, gc or import (see --help)`);
     }
 }
 

@@ -9,6 +9,7 @@
 #   eval "$(npm run -s cluster -- env)"   point docker (and Dockyard) at the manager; it also
 #                                     exports DOCKYARD_CLUSTER_MANAGER (its address) and
 #                                     DOCKYARD_CLUSTER_NODES ('manager=10.213.0.11 worker1=...')
+#                                     and DOCKYARD_NODE_HOSTS (each node's engine, for `gc`)
 #   npm run -s cluster -- env <node>  the same, with DOCKER_HOST at that node's own engine
 #   npm run cluster -- status         nodes, roles, addresses, labels, state
 #   npm run cluster -- stop <node>    lose a machine: its link goes down, then SIGKILL to every
@@ -73,7 +74,7 @@ logs="$cache/cluster"
 
 say() { echo "dockyard: $*"; }
 fail() { echo "dockyard: $*" >&2; exit 1; }
-usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; }
 
 netns() { echo "dockyard-$1"; }
 veth() { echo "dy-$1"; }                        # the root-namespace end; the node's end is eth0
@@ -333,12 +334,13 @@ status() {
 
 # The exports for `eval`: DOCKER_HOST is the manager's engine, or the named node's own.
 env_cmd() {
-  local node="${1:-$manager}" n list=""
+  local node="${1:-$manager}" n list="" engines=""
   answers "$node" || fail "no cluster is running (\`npm run cluster -- up\` starts one)$([ "$node" = "$manager" ] || echo ", or node $node is stopped")"
-  for n in "${nodes[@]}"; do list="$list $n=${addr[$n]}"; done
+  for n in "${nodes[@]}"; do list="$list $n=${addr[$n]}"; engines="$engines $n=$(sock "$n")"; done
   echo "export DOCKER_HOST=$(sock "$node")"
   echo "export DOCKYARD_CLUSTER_MANAGER=${addr[$manager]}"
   echo "export DOCKYARD_CLUSTER_NODES='${list# }'"
+  echo "export DOCKYARD_NODE_HOSTS='${engines# }'"
   echo "# plain-HTTP registries are allowed on $subnet; \`npm run -s cluster -- env <node>\` gives a node's own engine"
 }
 

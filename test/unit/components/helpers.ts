@@ -72,6 +72,8 @@ export interface FakeDockerBehaviour {
     readonly fail?: string;
     /** What the failing call prints on stderr. */
     readonly failOutput?: string;
+    /** Only the first this many calls matching `fail` fail. @default every one */
+    readonly failTimes?: number;
 }
 
 export interface ScriptRun {
@@ -94,7 +96,10 @@ printf '%s\\t' "$@" >> "$FAKE_DIR/calls"; echo >> "$FAKE_DIR/calls"
 echo "\${DOCKER_BUILDKIT-unset} \${DOCKER_CONFIG-unset}" >> "$FAKE_DIR/env"
 if [ "$1" = login ]; then cat > "$FAKE_DIR/stdin.$n"; fi
 if [ -n "\${FAKE_FAIL:-}" ] && { [ "$1 \${2:-}" = "$FAKE_FAIL" ] || [ "$1" = "$FAKE_FAIL" ]; }; then
-  printf '%b' "\${FAKE_FAIL_OUTPUT:-}" >&2; exit 1
+  echo >> "$FAKE_DIR/failed"
+  if [ -z "\${FAKE_FAIL_TIMES:-}" ] || [ "$(wc -l < "$FAKE_DIR/failed")" -le "$FAKE_FAIL_TIMES" ]; then
+    printf '%b' "\${FAKE_FAIL_OUTPUT:-}" >&2; exit 1
+  fi
 fi
 case "$1 \${2:-}" in
   "buildx version") [ "\${FAKE_BUILDX:-}" = yes ] || exit 1 ;;
@@ -125,6 +130,7 @@ export function runScript(script: string, env: Record<string, string>, behaviour
             FAKE_REPO_DIGESTS: behaviour.repoDigests ?? "",
             FAKE_FAIL: behaviour.fail ?? "",
             FAKE_FAIL_OUTPUT: behaviour.failOutput ?? "",
+            FAKE_FAIL_TIMES: behaviour.failTimes === undefined ? "" : String(behaviour.failTimes),
             DOCKYARD_SCRIPT: script,
             ...env,
         },

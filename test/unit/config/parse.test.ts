@@ -96,7 +96,13 @@ describe("parseEnvironment", () => {
                 "as the Docker provider cannot create them: for a one-shot task use `restart: { condition: none }`, with which Dockyard takes a task that exited 0 as done",
         ]],
         ["an unknown top-level key", (r) => (r.servces = {}), [
-            'servces: unknown key; did you mean "services"? accepted keys are prefix, production, registry, networks, volumes, secrets, configs, images, defaults, nodes, services, backupBeforeDeploy, backupDir, policy',
+            'servces: unknown key; did you mean "services"? accepted keys are prefix, production, registry, networks, volumes, secrets, configs, images, defaults, nodes, services, backupBeforeDeploy, backupDir, policy, gc',
+        ]],
+        ["gc that is not a boolean", (r) => { r.gc = "yes"; r.registry = { selfHosted: {} }; }, [
+            'gc: expected true or false (run registry hygiene after each successful deploy), got "yes"',
+        ]],
+        ["gc without a registry", (r) => (r.gc = true), [
+            "gc: true needs a registry to clean (`registry: { selfHosted: {} }` or `{ external: ... }`); without one, images stay on the building engine, where each image's `keep` prunes them",
         ]],
         ["a missing network", (r) => (r.services.api.networks = ["frontend"]), [
             'services.api.networks[0]: expected the name of one of the networks (backend), got "frontend"',

@@ -524,12 +524,11 @@ describe("integration: compose import, case by case", function () {
             assert.throws(() => run(dir, { stack: "My_Shop" }), { message: "import: --stack \"My_Shop\": expected up to 20 lower-case letters, digits or '-' (it prefixes every Docker object's name)" });
         });
 
-        it("says docker stack deploy applies cap_add and cap_drop", () => {
-            const r = run(project({ "compose.yaml": "services:\n  app:\n    image: busybox:1.35.0\n    cap_add: [NET_ADMIN]\n    cap_drop: [ALL]\n" }));
-            assert.deepStrictEqual(findingLines(r), [
-                "unsupported: services.app.cap_add: no stack key for it yet (needs a stack schema addition: services.<name>.capabilities); docker stack deploy applies it (Swarm services take capabilities since Docker 20.10, API 1.41)",
-                "unsupported: services.app.cap_drop: no stack key for it yet (needs a stack schema addition: services.<name>.capabilities); docker stack deploy applies it (Swarm services take capabilities since Docker 20.10, API 1.41)",
-            ]);
+        it("imports cap_add and cap_drop, which docker stack deploy applies, and a tmpfs without a size, with nothing to say", () => {
+            const r = run(project({ "compose.yaml": "services:\n  app:\n    image: busybox:1.35.0\n    cap_add: [NET_ADMIN]\n    cap_drop: [ALL]\n" +
+                "    volumes:\n      - type: tmpfs\n        target: /tmp\n" }));
+            assert.deepStrictEqual([r.code, findingLines(r)], [0, []]);
+            assert.deepStrictEqual([svc(r).capabilities, svc(r).mounts], [{ add: ["NET_ADMIN"], drop: ["ALL"] }, [{ target: "/tmp", tmpfs: {} }]]);
         });
 
         it("builds one image for two services with the same build", () => {

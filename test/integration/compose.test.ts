@@ -36,7 +36,7 @@ describe("integration: dockyard import writes a stack and sets its secrets", fun
         });
         assert.strictEqual(out.exitCode, 1);
         assert.strictEqual(fs.existsSync(path.join(box.dir, "stacks/Pulumi.ks.yaml")), false);
-        assert.strictEqual(lines.at(-1), "import: 9 settings cannot be imported without changing behaviour (listed above); nothing written. Pass --allow-unsupported to import without them.");
+        assert.strictEqual(lines.at(-1), "import: 7 settings cannot be imported without changing behaviour (listed above); nothing written. Pass --allow-unsupported to import without them.");
         assert.ok(lines.includes("unsupported: services.legacy.privileged: Dockyard runs no privileged containers (docker stack deploy ignores it too)"));
     });
 

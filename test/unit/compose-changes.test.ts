@@ -54,11 +54,11 @@ describe("compose mapping: no silent change of behaviour", () => {
         assert.deepStrictEqual(findings(map({ services: { web: { image: "busybox:1.35.0", deploy: { restart_policy: { condition: "on-failure" } } } } })), []);
     });
 
-    it("says cap_add and cap_drop are applied by docker stack deploy, which the stack cannot yet express", () => {
-        assert.deepStrictEqual(findings(map({ services: { app: { image: "busybox:1.35.0", cap_add: ["NET_ADMIN"], cap_drop: ["ALL"] } } })), [
-            "error services.app.cap_add: no stack key for it yet (needs a stack schema addition: services.<name>.capabilities); docker stack deploy applies it (Swarm services take capabilities since Docker 20.10, API 1.41)",
-            "error services.app.cap_drop: no stack key for it yet (needs a stack schema addition: services.<name>.capabilities); docker stack deploy applies it (Swarm services take capabilities since Docker 20.10, API 1.41)",
-        ]);
+    it("maps cap_add and cap_drop, which docker stack deploy applies, to capabilities", () => {
+        const r = map({ services: { app: { image: "busybox:1.35.0", cap_add: ["NET_ADMIN"], cap_drop: ["ALL"] } } });
+        assert.deepStrictEqual(findings(r), []);
+        assert.deepStrictEqual(r.environment.services.app.capabilities, { add: ["NET_ADMIN"], drop: ["ALL"] });
+        assert.deepStrictEqual(problems(r), []);
     });
 
     it("warns about x-* extension fields at every level and expose, which Swarm ignores", () => {

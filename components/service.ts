@@ -174,7 +174,8 @@ const SIGNAL_HINT = 'a signal such as "SIGTERM", "SIGQUIT" or "9"';
 const CAPABILITY_HINT = 'a capability such as "NET_ADMIN" or "CAP_NET_ADMIN", or "ALL"';
 /** A Linux capability, with or without its `CAP_` prefix. */
 const Capability = z.string(expected(CAPABILITY_HINT)).regex(/^(ALL|(CAP_)?[A-Z][A-Z0-9_]*)$/, expected(CAPABILITY_HINT));
-const EnvName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, expected("a variable name of letters, digits and '_'"));
+// Docker's rule, not the shell's: Elasticsearch and Spring read names such as `discovery.type`.
+const EnvName = z.string().regex(/^[^=\s]+$/, expected("a variable name without '=' or spaces, such as LOG_LEVEL or discovery.type"));
 const SECRET_FILE_HINT = 'a file name under /run/secrets such as "db_password" (no "/")';
 const SecretFile = z.string(expected(SECRET_FILE_HINT)).regex(/^[a-zA-Z0-9_.-]+$/, expected(SECRET_FILE_HINT))
     .refine((t) => t !== "." && t !== "..", expected(SECRET_FILE_HINT));

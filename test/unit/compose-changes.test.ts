@@ -82,11 +82,11 @@ describe("compose mapping: no silent change of behaviour", () => {
         assert.deepStrictEqual(problems(r), []);
     });
 
-    it("reports an env name the library refuses, with the library's rule, and does not write it", () => {
-        const r = map({ services: { app: { image: "busybox:1.35.0", environment: { "spring.profiles.active": "prod", "OK_NAME": "1" } } } });
-        assert.deepStrictEqual(r.environment.services.app.env, { OK_NAME: "1" });
+    it("takes the env names Docker takes (spring.profiles.active); one with a space is reported with the library's rule and not written", () => {
+        const r = map({ services: { app: { image: "busybox:1.35.0", environment: { "spring.profiles.active": "prod", "OK_NAME": "1", "BAD NAME": "x" } } } });
+        assert.deepStrictEqual(r.environment.services.app.env, { "spring.profiles.active": "prod", OK_NAME: "1" });
         assert.deepStrictEqual(findings(r), [
-            "error services.app.environment.spring.profiles.active: expected a variable name of letters, digits and '_', got \"spring.profiles.active\"; not imported",
+            "error services.app.environment.BAD NAME: expected a variable name without '=' or spaces, such as LOG_LEVEL or discovery.type, got \"BAD NAME\"; not imported",
         ]);
         assert.deepStrictEqual(problems(r), []);
     });

@@ -304,6 +304,37 @@ const EXPECTED: Record<string, { environment: any; secrets: any[]; findings: str
                 "warning services.api.image",
             ],
     },
+    // Three files merged: the last file's environment value, replicas and resources win; each
+    // service's own keys from each file are kept.
+    overrides: {
+        environment: {
+            prefix: "overrides",
+            networks: { default: { attachable: false } },
+            volumes: {}, secrets: {}, configs: {}, images: {},
+            services: {
+                cache: {
+                    image: "memcached:1.6.31",
+                    args: ["memcached", "-m", "64"],
+                    networks: ["default"],
+                    reservations: { memory: 67108864 },
+                    restart: { condition: "any" },
+                },
+                web: {
+                    image: "shop/storefront:5.0.1",
+                    replicas: 3,
+                    env: { FEATURE_FLAGS: "checkout", LOG_LEVEL: "warn" },
+                    ports: [{ target: 3000, published: 19114, mode: "ingress", protocol: "tcp" }],
+                    networks: ["default"],
+                    healthCheck: { command: ["wget", "-q", "-O", "/dev/null", "http://127.0.0.1:3000/health"], interval: "5s", timeout: DOCKER_HEALTH.timeout, retries: DOCKER_HEALTH.retries, startPeriod: DOCKER_HEALTH.startPeriod },
+                    update: { parallelism: 1, delay: "5s", order: "start-first" },
+                    limits: { cpus: 1, memory: 268435456 },
+                    restart: { condition: "any" },
+                },
+            },
+        },
+        secrets: [],
+        findings: [],
+    },
 };
 
 describe("compose import: the mapping of recorded Compose files", () => {

@@ -389,8 +389,8 @@ describe("Service", () => {
                 ["replicas: expected a whole number, 0 or more, got -1"]],
             ["a service name that is not a Docker name", () => ({ image: "i", serviceName: "my service" }),
                 [`serviceName: expected 1-63 letters, digits, '_', '.' or '-', starting with a letter or digit, got "my service"`]],
-            ["an env var name with a dash", () => ({ image: "i", env: { "LOG-LEVEL": "x" } }),
-                [`env.LOG-LEVEL: expected a variable name of letters, digits and '_', got "LOG-LEVEL"`]],
+            ["an env var name with '='", () => ({ image: "i", env: { "LOG=LEVEL": "x" } }),
+                [`env.LOG=LEVEL: expected a variable name without '=' or spaces, such as LOG_LEVEL or discovery.type, got "LOG=LEVEL"`]],
             ["two mounts on one target", () => ({ image: "i", mounts: [{ hostPath: "/a", target: "/data" }, { tmpfs: 1024, target: "/data" }] }),
                 ['mounts[1]: target "/data" is already used by mounts[0]; each path can be mounted once']],
             ["a config on a secret's path", (c) => ({

@@ -152,6 +152,19 @@ export const DEPLOY_KEYS: Readonly<Record<string, KeyRule>> = {
     restart_policy: { handling: "mapped", note: "`restart`" },
 };
 
+/**
+ * How a service Dockyard deploys from an import differs from the one `docker stack deploy` makes of
+ * the same files, on purpose: the one list the README shows and the real-engine comparison
+ * (test/integration/compose.test.ts) allows, each by its key. Everything else must be the same.
+ */
+export const DELIBERATE_DIFFERENCES = {
+    names: "Docker objects are named `<prefix>-<name>`, not `<stack>_<name>`; each tool adds its own ownership labels (`dockyard.*`, `com.docker.stack.*`)",
+    restartNo: "`restart: \"no\"` is restart condition `none`, as `docker compose` runs it; `docker stack deploy` would restart the task on any exit",
+    oneShot: "a one-shot service (restart condition `none`) is rolled out and back with failure action `continue` and no monitor period unless set, where Swarm would pause each update, counting its tasks' exit as a failure",
+    serviceTmpfs: "a service-level `tmpfs:` is mounted, as `docker compose` does; `docker stack deploy` leaves it out",
+    nodePin: "a service that mounts a node-local volume (the `local` driver without a network filesystem) is pinned to the node holding its data (`node.id==<id>`), unless it has placement constraints of its own",
+} as const;
+
 const rulesOf = (table: Readonly<Record<string, KeyRule>>, handling: KeyHandling) =>
     Object.fromEntries(Object.entries(table).filter(([, r]) => r.handling === handling).map(([k, r]) => [k, r.note]));
 

@@ -4,9 +4,9 @@
 // Pure: normalised documents as `docker stack config` prints them (test/integration/compose-import.test.ts
 // runs the same cases from Compose files through it).
 import * as assert from "assert";
-import { parseEnvironment } from "../../config/parse";
 import { ComposeImport, mapCompose } from "../../ops/compose";
 import { secretCommand } from "../../ops/import";
+import { findings, problems } from "./compose-check";
 
 /** What the import says about every one-shot service's rollouts (the text, as a user reads it). */
 const ONE_SHOT_WARNING = "a one-shot service (restart condition none): Dockyard rolls it out with failure_action continue and no monitor period, " +
@@ -16,16 +16,6 @@ const ONE_SHOT_ROLLBACK_WARNING = "a one-shot service (restart condition none): 
 
 function map(doc: Record<string, any>): ComposeImport {
     return mapCompose({ version: "3.13", ...doc }, { projectDir: "/p", composeDir: "/p", stack: "shop", env: {}, readFile: () => "" });
-}
-const findings = (r: ComposeImport) => r.findings.map((f) => `${f.severity} ${f.path}: ${f.why}`);
-/** parseEnvironment's problems for the mapped stack (every secret key set), or none. */
-function problems(r: ComposeImport): readonly string[] {
-    try {
-        parseEnvironment(JSON.parse(JSON.stringify(r.environment)), { keys: { isSecret: () => true }, projectDir: "/" });
-        return [];
-    } catch (e) {
-        return (e as { problems: readonly string[] }).problems;
-    }
 }
 
 describe("compose mapping: no silent change of behaviour", () => {

@@ -5,20 +5,11 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { parseEnvironment } from "../../config/parse";
-import { ComposeImport, DEPLOY_KEYS, SERVICE_KEYS, mapCompose } from "../../ops/compose";
+import { ComposeImport, DELIBERATE_DIFFERENCES, DEPLOY_KEYS, SERVICE_KEYS, mapCompose } from "../../ops/compose";
+import { findings, problems } from "./compose-check";
 
 function map(services: Record<string, any>, rest: Record<string, any> = {}): ComposeImport {
     return mapCompose({ version: "3.13", services, ...rest }, { projectDir: "/p", composeDir: "/p", stack: "shop", env: {}, readFile: () => "" });
-}
-const findings = (r: ComposeImport) => r.findings.map((f) => `${f.severity} ${f.path}: ${f.why}`);
-function problems(r: ComposeImport): readonly string[] {
-    try {
-        parseEnvironment(JSON.parse(JSON.stringify(r.environment)), { keys: { isSecret: () => true }, projectDir: "/" });
-        return [];
-    } catch (e) {
-        return (e as { problems: readonly string[] }).problems;
-    }
 }
 const app = (settings: Record<string, any>) => ({ app: { image: "busybox:1.35.0", ...settings } });
 
@@ -115,5 +106,14 @@ describe("README: the table of Compose keys is the importer's own list", () => {
             ...Object.entries(DEPLOY_KEYS).map(([k, r]) => [`deploy.${k}`, r.handling, r.note]),
         ];
         assert.deepStrictEqual(rows, expected);
+    });
+});
+
+describe("README: the deliberate differences from docker stack deploy are the code's list", () => {
+    it("lists each of DELIBERATE_DIFFERENCES, in its order, with its key", () => {
+        const readme = fs.readFileSync(path.join(__dirname, "../../README.md"), "utf8");
+        const section = readme.slice(readme.indexOf("except these deliberate differences"));
+        const items = [...section.slice(0, section.indexOf("\n\n", section.indexOf("\n- "))).matchAll(/^- (.*) \(`(\w+)`\)$/gm)].map(([, text, key]) => [key, text]);
+        assert.deepStrictEqual(items, Object.entries(DELIBERATE_DIFFERENCES));
     });
 });

@@ -158,7 +158,7 @@ export const DEPLOY_KEYS: Readonly<Record<string, KeyRule>> = {
  * (test/integration/compose.test.ts) allows, each by its key. Everything else must be the same.
  */
 export const DELIBERATE_DIFFERENCES = {
-    names: "Docker objects are named `<prefix>-<name>`, not `<stack>_<name>`; each tool adds its own ownership labels (`dockyard.*`, `com.docker.stack.*`)",
+    names: "Docker objects are named `<prefix>-<name>`, not `<stack>_<name>`, and secrets and configs `<prefix>-<name>-<hash of the content>`, so a new value is a new object the service rotates to; each tool adds its own ownership labels (`dockyard.*`, `com.docker.stack.*`)",
     restartNo: "`restart: \"no\"` is restart condition `none`, as `docker compose` runs it; `docker stack deploy` would restart the task on any exit",
     oneShot: "a one-shot service (restart condition `none`) is rolled out and back with failure action `continue` and no monitor period unless set, where Swarm would pause each update, counting its tasks' exit as a failure",
     serviceTmpfs: "a service-level `tmpfs:` is mounted, as `docker compose` does; `docker stack deploy` leaves it out",

@@ -112,11 +112,12 @@ export const HealthCheckSchema = z.strictObject({
     /**
      * Command run inside the container: an exec array (`["wget", "-q", "-O-", "http://127.0.0.1:8080/healthz"]`)
      * or a shell string (run with `CMD-SHELL`). Exit 0 means healthy.
+     * @default the image's HEALTHCHECK command, run with these timings (as Docker does for a health check that gives timings only)
      */
     command: z.union([
         z.array(z.string()).min(1, expected("a non-empty command array or shell string")),
         z.string().trim().min(1, expected("a non-empty command array or shell string")),
-    ], expected("a non-empty command array or shell string")),
+    ], expected("a non-empty command array or shell string")).optional(),
     /** @default "10s" */
     interval: Duration.optional(),
     /** @default "5s" */
@@ -169,10 +170,24 @@ export type ServiceRestart = z.input<typeof ServiceRestartSchema>;
 export const Constraint = z.string().regex(/^\s*[\w.-]+\s*(==|!=)\s*\S+\s*$/, expected('a constraint such as "node.role==manager"'));
 /** Placement preference such as `spread=node.labels.zone`. */
 export const Preference = z.string().regex(/^spread=[\w.-]+$/, expected('a preference such as "spread=node.labels.zone"'));
-const EnvName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, expected("a variable name of letters, digits and '_'"));
+const SIGNAL_HINT = 'a signal such as "SIGTERM", "SIGQUIT" or "9"';
+const CAPABILITY_HINT = 'a capability such as "NET_ADMIN" or "CAP_NET_ADMIN", or "ALL"';
+/** A Linux capability, with or without its `CAP_` prefix. */
+const Capability = z.string(expected(CAPABILITY_HINT)).regex(/^(ALL|(CAP_)?[A-Z][A-Z0-9_]*)$/, expected(CAPABILITY_HINT));
+// Docker's rule, not the shell's: Elasticsearch and Spring read names such as `discovery.type`.
+const EnvName = z.string().regex(/^[^=\s]+$/, expected("a variable name without '=' or spaces, such as LOG_LEVEL or discovery.type"));
 const SECRET_FILE_HINT = 'a file name under /run/secrets such as "db_password" (no "/")';
 const SecretFile = z.string(expected(SECRET_FILE_HINT)).regex(/^[a-zA-Z0-9_.-]+$/, expected(SECRET_FILE_HINT))
     .refine((t) => t !== "." && t !== "..", expected(SECRET_FILE_HINT));
+
+/** A tmpfs mount's options; each left out is Docker's default. */
+export const TmpfsSchema = z.strictObject({
+    /** @default unlimited (up to half the node's memory, the kernel's limit) */
+    size: Memory.optional(),
+    /** With the sticky, setuid and setgid bits. @default 0o1777 */
+    mode: z.int(expected("a mode from 0 to 0o7777 such as 0o1770")).min(0, expected("a mode from 0 to 0o7777 such as 0o1770")).max(0o7777, expected("a mode from 0 to 0o7777 such as 0o1770")).optional(),
+});
+const MEMORY_SIZE = 'a size in bytes or a string such as "64m"';
 
 /**
  * A volume, bind or tmpfs mount; exactly one of `volume`, `hostPath` or `tmpfs`. The schema takes
@@ -186,11 +201,17 @@ export function mountSchema<V extends z.ZodType>(volume: V) {
         volume: volume.optional(),
         /** A path on the node (bind mount). Mounting the Docker socket also needs `allowDockerSocket`. */
         hostPath: AbsolutePath.optional(),
-        /** An in-memory filesystem of this many bytes (or "64m"). */
-        tmpfs: Memory.optional(),
+        /**
+         * An in-memory filesystem: its size in bytes (or "64m"), or `{ size?, mode? }`; `{}` is unlimited, as
+         * Docker's tmpfs mounts are by default.
+         */
+        tmpfs: z.union([Memory, TmpfsSchema], expected(`${MEMORY_SIZE} or { size?, mode? }`)).optional(),
+        /** Do not copy the image's files at the target into a new, empty volume. Only with `volume`. @default false */
+        noCopy: z.boolean().optional(),
         /** @default false */
         readOnly: z.boolean().optional(),
     }).superRefine((m, ctx) => {
+        if (m.noCopy !== undefined && m.volume === undefined) ctx.addIssue({ code: "custom", path: ["noCopy"], message: `expected noCopy only with volume (it is about a volume's first use), got ${JSON.stringify(m.noCopy)}` });
         const kinds = [m.volume, m.hostPath, m.tmpfs].filter((k) => k !== undefined).length;
         if (kinds !== 1) ctx.addIssue({ code: "custom", path: [], message: `give exactly one of volume, hostPath or tmpfs (got ${kinds})` });
     });
@@ -257,6 +278,39 @@ export const ServiceSettingsShape = {
     readOnlyRootFilesystem: z.boolean().optional(),
     /** Allow a bind mount of the Docker socket (gives the service control of the node). @default false */
     allowDockerSocket: z.boolean().optional(),
+    /** How long a task has to stop after its stop signal before it is killed. @default "10s", Swarm's default */
+    stopGracePeriod: Duration.optional(),
+    /** The signal that stops a task. @default the image's STOPSIGNAL, else SIGTERM */
+    stopSignal: z.string(expected(SIGNAL_HINT)).regex(/^(SIG[A-Z0-9+-]+|\d+)$/, expected(SIGNAL_HINT)).optional(),
+    /** Capabilities added to or dropped from Docker's default set. @default Docker's default set */
+    capabilities: z.strictObject({
+        add: z.array(Capability).optional(),
+        drop: z.array(Capability).optional(),
+    }).optional(),
+    /** Run an init process (tini) as PID 1, which reaps zombies and forwards signals. @default false */
+    init: z.boolean().optional(),
+    /** Kernel parameters of the task's namespaces, such as `net.core.somaxconn: "1024"`. @default none */
+    sysctls: z.record(z.string().regex(/^[a-z0-9_]+(\.[a-zA-Z0-9_-]+)+$/, expected('a kernel parameter such as "net.core.somaxconn"')),
+        z.union([z.string(), z.number()], expected("a value such as \"1024\"")).transform(String)).optional(),
+    /** The container's host name. @default the task's container id */
+    hostname: Text("a host name").optional(),
+    /** The working directory of the command. @default the image's WORKDIR */
+    workdir: AbsolutePath.optional(),
+    /** Labels of each task's container (`labels` are the service's). @default none */
+    containerLabels: Labels.optional(),
+    /** Extra lines of the container's /etc/hosts. @default none */
+    extraHosts: z.array(z.strictObject({ host: Text("a host name"), ip: Text("an IP address") })).optional(),
+    /** The container's resolver. @default the engine's (Swarm's embedded DNS, then the node's) */
+    dns: z.strictObject({
+        nameservers: z.array(Text("a name server address")).min(1, expected("at least one name server")),
+        search: z.array(Text("a search domain")).optional(),
+        options: z.array(Text("a resolver option such as \"ndots:2\"")).optional(),
+    }).optional(),
+    /** Where the tasks' logs go. @default the engine's log driver */
+    logging: z.strictObject({
+        driver: Text("a log driver such as \"json-file\""),
+        options: z.record(z.string(), z.string(expected("a string option value"))).optional(),
+    }).optional(),
 } as const;
 
 /** Variable names of a service's environment (values may be secrets or Outputs). */
@@ -347,6 +401,8 @@ const ONE_SHOT_ROLLBACK = { ...DEFAULT_ROLLBACK, monitor: "0s", failureAction: F
  */
 export const isOneShot = (s: { readonly restart?: { readonly condition?: `${RestartCondition}` } }): boolean => s.restart?.condition === RestartCondition.None;
 const DEFAULT_CONVERGE_TIMEOUT = "5m";
+/** Swarm's own: what docker stack deploy and docker service create give a service that sets none. */
+const DEFAULT_STOP_GRACE_PERIOD = "10s";
 const DEFAULT_HEALTH = { interval: "10s", timeout: "5s", retries: 3, startPeriod: "10s" } as const;
 const DEFAULT_RESTART = { condition: RestartCondition.OnFailure, delay: "5s", maxAttempts: 0, window: "0s" } as const;
 
@@ -471,16 +527,23 @@ function placementConstraints(given: readonly string[] | undefined, pins: pulumi
 /** The provider's mount shape (the same for services and containers) for a validated Mount. */
 export function mountSpec(m: Mount) {
     const readOnly = m.readOnly ?? false;
-    if (m.volume) return { type: "volume", source: m.volume.volumeName, target: m.target, readOnly };
+    if (m.volume) return { type: "volume", source: m.volume.volumeName, target: m.target, readOnly, ...(m.noCopy ? { volumeOptions: { noCopy: true } } : {}) };
     if (m.hostPath !== undefined) return { type: "bind", source: m.hostPath, target: m.target, readOnly };
-    return { type: "tmpfs", target: m.target, readOnly, tmpfsOptions: { sizeBytes: memoryBytes(m.tmpfs!) } };
+    const tmpfs = typeof m.tmpfs === "object" ? m.tmpfs : { size: m.tmpfs };
+    // Left out, each is Docker's default (no size limit, mode 1777).
+    const options = { ...(tmpfs.size === undefined ? {} : { sizeBytes: memoryBytes(tmpfs.size) }), ...(tmpfs.mode === undefined ? {} : { mode: tmpfs.mode }) };
+    return { type: "tmpfs", target: m.target, readOnly, ...(Object.keys(options).length ? { tmpfsOptions: options } : {}) };
+}
+/** `NET_ADMIN` as Docker writes it, `CAP_NET_ADMIN` (`ALL` stays `ALL`). */
+function capability(name: string): string {
+    return name === "ALL" || name.startsWith("CAP_") ? name : `CAP_${name}`;
 }
 /** The provider's health-check shape (the same for services and containers), with the defaults. */
 export function healthcheckSpec(h: HealthCheck) {
     const v = withDefaults(DEFAULT_HEALTH, h);
     return {
-        // An exec array, or a shell string run with CMD-SHELL.
-        tests: typeof v.command === "string" ? ["CMD-SHELL", v.command] : ["CMD", ...v.command],
+        // An exec array, or a shell string run with CMD-SHELL; none: the image's, with these timings.
+        ...(v.command === undefined ? {} : { tests: typeof v.command === "string" ? ["CMD-SHELL", v.command] : ["CMD", ...v.command] }),
         interval: v.interval,
         timeout: v.timeout,
         retries: v.retries,
@@ -579,7 +642,20 @@ export class Service extends pulumi.ComponentResource {
                     })),
                     mounts: args.mounts?.map(mountSpec),
                     healthcheck: args.healthCheck && healthcheckSpec(args.healthCheck),
+                    // The provider would send 0 (kill at once) where Swarm's own default is 10s.
+                    stopGracePeriod: args.stopGracePeriod ?? DEFAULT_STOP_GRACE_PERIOD,
+                    stopSignal: args.stopSignal,
+                    capAdds: args.capabilities?.add?.map(capability),
+                    capDrops: args.capabilities?.drop?.map(capability),
+                    init: args.init,
+                    sysctl: args.sysctls ? Object.fromEntries(Object.entries(args.sysctls).map(([k, v]) => [k, String(v)])) : undefined,
+                    hostname: args.hostname,
+                    dir: args.workdir,
+                    hosts: args.extraHosts?.map((h) => ({ host: h.host, ip: h.ip })),
+                    dnsConfig: args.dns ? { nameservers: [...args.dns.nameservers], searches: args.dns.search && [...args.dns.search], options: args.dns.options && [...args.dns.options] } : undefined,
+                    labels: args.containerLabels ? Object.entries(args.containerLabels).map(([label, value]) => ({ label, value })) : undefined,
                 },
+                logDriver: args.logging ? { name: args.logging.driver, options: args.logging.options ? { ...args.logging.options } : undefined } : undefined,
                 networksAdvanceds: args.networks?.map((n) => ({ id: n.networkId, aliases: args.aliases ? [...args.aliases] : undefined })),
                 restartPolicy: restart,
                 resources: args.limits || args.reservations

@@ -110,14 +110,15 @@ export function mapEnvironment(env: Environment, opts: MapOptions, make: Factory
     // Node labels are the cluster's, not the environment's: no prefix. Services go after them.
     const nodes = mapValues(env.nodes, (node, n) => make.nodeLabels(`node-${node}`, { node, ...n }, `nodes.${node}`));
     const services = mapValues(env.services, (name, _raw) => {
-        const { image, env: variables, networks: joins, mounts, secrets: secretRefs, configs: configRefs, ...settings } = effectiveService(env, name);
+        const { image, env: variables, networks: joins, aliases, mounts, secrets: secretRefs, configs: configRefs, ...settings } = effectiveService(env, name);
+        // Reachable by its short name on its networks whatever the prefix, and by the names it gives.
+        const names = [...(env.prefix ? [name] : []), ...(aliases ?? []).filter((a) => a !== name)];
         return make.service(named(name), {
             ...settings,
             image: image in images ? images[image] : image,
             env: variables,
             networks: joins?.map((n) => networks[n]),
-            // Reachable by its short name on its networks whatever the prefix.
-            aliases: env.prefix && joins?.length ? [name] : undefined,
+            aliases: names.length && joins?.length ? names : undefined,
             mounts: mounts?.map(({ volume, ...m }) => ({ ...m, volume: volume === undefined ? undefined : volumes[volume] })),
             secrets: secretRefs?.map((ref) =>
                 typeof ref === "string" ? { secret: secrets[ref], target: ref } : { secret: secrets[ref.name], target: ref.target ?? ref.name }),

@@ -90,6 +90,8 @@ const service = z.strictObject({
     /** Plain values only: secrets go in `secrets`. Numbers and booleans are passed as text. */
     env: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()], expected("a plain string value")).transform(String)).optional(),
     networks: z.array(text("a network name")).optional(),
+    /** More DNS names of the service on each of its networks, besides its own name. @default none */
+    aliases: z.array(dy.DockerName).optional(),
     mounts: z.array(dy.mountSchema(text("the name of a volume"))).optional(),
     secrets: z.array(secretRef).optional(),
     configs: z.array(z.strictObject({ name: text("a config name"), target: z.string(expected('an absolute path such as "/etc/app.conf"')) })).optional(),

@@ -73,25 +73,103 @@ export const DOCKER_HEALTH = { interval: "30s", timeout: "30s", retries: 3, star
 
 const SCHEMA = (key: string) => `no stack key for it yet (needs a stack schema addition: ${key})`;
 
-/** Keys Swarm ignores as well, or that only matter at build time: listed, not fatal. */
-const HARMLESS_SERVICE_KEYS: Record<string, string> = {
-    depends_on: "Swarm ignores it too: services start in any order and must retry their dependencies",
-    container_name: "Swarm ignores it too; the service is named <prefix>-<service>",
-    links: "Swarm ignores it too; services reach each other by name on a shared network",
-    env_file: "already read into environment by Docker's loader",
-    expose: "Swarm ignores it too: services on a shared network reach each other on every port",
+/** What the import does with a Compose key: maps it to a stack key, warns and leaves it out, or stops. */
+export type KeyHandling = "mapped" | "warned" | "stops";
+export interface KeyRule {
+    readonly handling: KeyHandling;
+    /** For a mapped key, the stack key(s) it becomes (and when it still stops); otherwise why. */
+    readonly note: string;
+}
+
+const IGNORED_BY_SWARM = "docker stack deploy ignores it too (a Swarm service cannot set it); the service runs without it";
+
+/**
+ * Every key of a Compose service the import knows, and what it does with it: the one list the
+ * importer follows and the README's table shows (a unit test checks they agree). A key not listed
+ * stops the import ("no Dockyard stack key for it").
+ */
+export const SERVICE_KEYS: Readonly<Record<string, KeyRule>> = {
+    image: { handling: "mapped", note: "`image` (with `build`: the image's repository and tag)" },
+    build: { handling: "mapped", note: "an `images` entry the service deploys (a remote context stops)" },
+    entrypoint: { handling: "mapped", note: "`command`" },
+    command: { handling: "mapped", note: "`args`" },
+    environment: { handling: "mapped", note: "`env` (a variable without a value stops)" },
+    ports: { handling: "mapped", note: "`ports` (a port without a published port, or bound to a host IP, stops)" },
+    networks: { handling: "mapped", note: "`networks` and `aliases` (aliases that differ between networks, and fixed addresses, stop)" },
+    volumes: { handling: "mapped", note: "`mounts`: volumes (`nocopy` as `noCopy`), binds, tmpfs with or without a size (an anonymous volume or bind propagation stops)" },
+    tmpfs: { handling: "mapped", note: "`mounts` with `tmpfs` (docker stack deploy leaves them out; see the deliberate differences)" },
+    secrets: { handling: "mapped", note: "`secrets` (a uid, gid or mode other than root's and 0444, or a target outside /run/secrets, stops)" },
+    configs: { handling: "mapped", note: "`configs` (a uid, gid or mode other than root's and 0444 stops)" },
+    healthcheck: { handling: "mapped", note: "`healthCheck`, Docker's timings for those left out; timings without `test` keep the image's command (`disable` stops)" },
+    user: { handling: "mapped", note: "`user`" },
+    read_only: { handling: "mapped", note: "`readOnlyRootFilesystem`" },
+    restart: { handling: "mapped", note: "`restart` as docker compose runs it, when `deploy.restart_policy` is not given" },
+    deploy: { handling: "mapped", note: "see the `deploy` keys below" },
+    stop_grace_period: { handling: "mapped", note: "`stopGracePeriod` (Swarm's 10s when left out)" },
+    stop_signal: { handling: "mapped", note: "`stopSignal`" },
+    cap_add: { handling: "mapped", note: "`capabilities.add`" },
+    cap_drop: { handling: "mapped", note: "`capabilities.drop`" },
+    init: { handling: "mapped", note: "`init`" },
+    sysctls: { handling: "mapped", note: "`sysctls`" },
+    hostname: { handling: "mapped", note: "`hostname`" },
+    working_dir: { handling: "mapped", note: "`workdir`" },
+    labels: { handling: "mapped", note: "`containerLabels` (`deploy.labels` are the service's `labels`)" },
+    logging: { handling: "mapped", note: "`logging`" },
+    extra_hosts: { handling: "mapped", note: "`extraHosts`" },
+    dns: { handling: "mapped", note: "`dns.nameservers`" },
+    dns_search: { handling: "mapped", note: "`dns.search` (needs `dns`)" },
+    dns_opt: { handling: "mapped", note: "`dns.options` (needs `dns`)" },
+    depends_on: { handling: "warned", note: "Swarm ignores it too: services start in any order and must retry their dependencies" },
+    container_name: { handling: "warned", note: "Swarm ignores it too; the service is named <prefix>-<service>" },
+    links: { handling: "warned", note: "Swarm ignores it too; services reach each other by name on a shared network" },
+    external_links: { handling: "warned", note: "Swarm ignores it too; services reach each other by name on a shared network" },
+    env_file: { handling: "warned", note: "already read into environment by Docker's loader" },
+    expose: { handling: "warned", note: "Swarm ignores it too: services on a shared network reach each other on every port" },
+    cgroup_parent: { handling: "warned", note: IGNORED_BY_SWARM },
+    cgroupns_mode: { handling: "warned", note: IGNORED_BY_SWARM },
+    devices: { handling: "warned", note: IGNORED_BY_SWARM },
+    domainname: { handling: "warned", note: IGNORED_BY_SWARM },
+    ipc: { handling: "warned", note: IGNORED_BY_SWARM },
+    mac_address: { handling: "warned", note: IGNORED_BY_SWARM },
+    pid: { handling: "warned", note: IGNORED_BY_SWARM },
+    security_opt: { handling: "warned", note: IGNORED_BY_SWARM },
+    shm_size: { handling: "warned", note: IGNORED_BY_SWARM },
+    userns_mode: { handling: "warned", note: IGNORED_BY_SWARM },
+    privileged: { handling: "stops", note: "Dockyard runs no privileged containers (docker stack deploy ignores it too)" },
+    network_mode: { handling: "stops", note: "Dockyard services always join overlay networks" },
+    ulimits: { handling: "stops", note: "docker stack deploy sets them, but the Docker provider (5.2) has no ulimits for a service: without them the limits are the engine's defaults" },
+    tty: { handling: "stops", note: "docker stack deploy allocates a terminal, but the Docker provider (5.2) cannot" },
+    stdin_open: { handling: "stops", note: "docker stack deploy keeps stdin open, but the Docker provider (5.2) cannot" },
 };
 
-const WHY_SERVICE: Record<string, string> = {
-    privileged: "Dockyard runs no privileged containers (docker stack deploy ignores it too)",
-    cap_add: SCHEMA("services.<name>.capabilities") + "; docker stack deploy applies it (Swarm services take capabilities since Docker 20.10, API 1.41)",
-    cap_drop: SCHEMA("services.<name>.capabilities") + "; docker stack deploy applies it (Swarm services take capabilities since Docker 20.10, API 1.41)",
-    network_mode: "Dockyard services always join overlay networks",
-    stop_grace_period: SCHEMA("services.<name>.stopGracePeriod"),
-    working_dir: SCHEMA("services.<name>.workdir"),
-    hostname: SCHEMA("services.<name>.hostname"),
-    logging: SCHEMA("services.<name>.logging"),
+/** The keys of a service's `deploy:`, as SERVICE_KEYS. */
+export const DEPLOY_KEYS: Readonly<Record<string, KeyRule>> = {
+    mode: { handling: "mapped", note: "`global` (`replicated-job` and `global-job` stop: Dockyard has no Swarm jobs)" },
+    replicas: { handling: "mapped", note: "`replicas`" },
+    update_config: { handling: "mapped", note: "`update`" },
+    rollback_config: { handling: "mapped", note: "`rollback`" },
+    endpoint_mode: { handling: "mapped", note: "`endpointMode`" },
+    resources: { handling: "mapped", note: "`limits` and `reservations`, cpus and memory, each on its own (pids, devices and generic resources stop)" },
+    placement: { handling: "mapped", note: "`constraints` and `preferences` (`max_replicas_per_node` stops)" },
+    labels: { handling: "mapped", note: "`labels`" },
+    restart_policy: { handling: "mapped", note: "`restart`" },
 };
+
+/**
+ * How a service Dockyard deploys from an import differs from the one `docker stack deploy` makes of
+ * the same files, on purpose: the one list the README shows and the real-engine comparison
+ * (test/integration/compose.test.ts) allows, each by its key. Everything else must be the same.
+ */
+export const DELIBERATE_DIFFERENCES = {
+    names: "Docker objects are named `<prefix>-<name>`, not `<stack>_<name>`, and secrets and configs `<prefix>-<name>-<hash of the content>`, so a new value is a new object the service rotates to; each tool adds its own ownership labels (`dockyard.*`, `com.docker.stack.*`)",
+    restartNo: "`restart: \"no\"` is restart condition `none`, as `docker compose` runs it; `docker stack deploy` would restart the task on any exit",
+    oneShot: "a one-shot service (restart condition `none`) is rolled out and back with failure action `continue` and no monitor period unless set, where Swarm would pause each update, counting its tasks' exit as a failure",
+    serviceTmpfs: "a service-level `tmpfs:` is mounted, as `docker compose` does; `docker stack deploy` leaves it out",
+    nodePin: "a service that mounts a node-local volume (the `local` driver without a network filesystem) is pinned to the node holding its data (`node.id==<id>`), unless it has placement constraints of its own",
+} as const;
+
+const rulesOf = (table: Readonly<Record<string, KeyRule>>, handling: KeyHandling) =>
+    Object.fromEntries(Object.entries(table).filter(([, r]) => r.handling === handling).map(([k, r]) => [k, r.note]));
 
 type Obj = Record<string, any>;
 
@@ -171,17 +249,17 @@ function healthCheck(c: Collector, raw: Obj, base: string): Obj | undefined {
         return undefined;
     }
     c.rest(raw, base, ["test", "interval", "timeout", "retries", "start_period"]);
-    let command: string[] | string;
+    let command: string[] | string | undefined;
     if (typeof raw.test === "string") command = raw.test;
     else if (Array.isArray(raw.test) && raw.test[0] === "CMD-SHELL" && raw.test.length === 2) command = raw.test[1];
     else if (Array.isArray(raw.test) && raw.test[0] === "CMD" && raw.test.length > 1) command = raw.test.slice(1);
-    else {
-        if (raw.test === undefined) c.error(`${base}.test`, SCHEMA("services.<name>.healthCheck with timings only") + "; Dockyard needs the command");
-        else c.error(`${base}.test`, `expected ["CMD", ...], ["CMD-SHELL", "<command>"] or a string, got ${JSON.stringify(raw.test)}`);
+    else if (raw.test !== undefined) {
+        c.error(`${base}.test`, `expected ["CMD", ...], ["CMD-SHELL", "<command>"] or a string, got ${JSON.stringify(raw.test)}`);
         return undefined;
     }
+    // No test: the image's HEALTHCHECK command, with these timings, as Docker runs it.
     return {
-        command,
+        ...(command === undefined ? {} : { command }),
         interval: raw.interval ?? DOCKER_HEALTH.interval,
         timeout: raw.timeout ?? DOCKER_HEALTH.timeout,
         retries: number(raw.retries) ?? DOCKER_HEALTH.retries,
@@ -250,6 +328,90 @@ function preferences(c: Collector, raw: unknown, base: string): string[] {
         if (p && typeof p === "object") c.rest(p, pbase, ["spread"]);
     });
     return out;
+}
+
+/** A tmpfs mount's options from the loader's `tmpfs: { size }` (the loader keeps no mode); none: Docker's unlimited tmpfs. */
+function tmpfsOf(c: Collector, raw: Obj, base: string): Obj | number {
+    c.rest(raw, base, ["size", "mode"]);
+    const size = number(raw.size);
+    if (raw.size !== undefined && (size === undefined || size <= 0)) c.error(`${base}.size`, `expected a size in bytes such as 67108864, got ${JSON.stringify(raw.size)}`);
+    if (raw.mode === undefined) return size ?? {};
+    return { ...(size === undefined ? {} : { size }), mode: number(raw.mode) };
+}
+
+const TMPFS_OPTION = /^(size|mode)=(.+)$/;
+/** A service-level tmpfs entry, `<path>[:size=<bytes or 64m>,mode=<octal>]`, as a mount. */
+function shortTmpfs(c: Collector, raw: unknown, base: string): Obj | undefined {
+    const [target, options = ""] = String(raw).split(/:(.*)/s);
+    const tmpfs: Obj = {};
+    for (const option of options.split(",").filter(Boolean)) {
+        const [, key, value] = TMPFS_OPTION.exec(option) ?? [];
+        if (key === "size" && /^\d+[kmg]?$/i.test(value)) tmpfs.size = /^\d+$/.test(value) ? Number(value) : value;
+        else if (key === "mode" && /^[0-7]{1,4}$/.test(value)) tmpfs.mode = parseInt(value, 8);
+        else {
+            c.error(base, `expected <path>[:size=<bytes, or such as 64m>,mode=<octal such as 1770>], got ${JSON.stringify(raw)}`);
+            return undefined;
+        }
+    }
+    c.warn(base, "mounted as a tmpfs, as docker compose does (docker stack deploy leaves a service-level tmpfs out)");
+    return { target, tmpfs: Object.keys(tmpfs).length === 1 && tmpfs.size !== undefined ? tmpfs.size : tmpfs };
+}
+
+/** Compose's `ulimits` forms, for the message about a value of another form. */
+const ULIMIT_FORMS = "<name>: <limit> (soft and hard the same) or <name>: { soft: <limit>, hard: <limit> }";
+
+/** Compose's extra_hosts entry `name:ip` or `name=ip` (the IP may hold colons). */
+const EXTRA_HOST = /^([^:=\s]+)[:=](.+)$/;
+
+/** The container's own settings Compose gives at the service's top level. */
+function containerSettings(c: Collector, raw: Obj, base: string, s: Obj): void {
+    if (raw.stop_grace_period !== undefined) s.stopGracePeriod = String(raw.stop_grace_period);
+    if (raw.stop_signal !== undefined) s.stopSignal = String(raw.stop_signal);
+    if (raw.cap_add !== undefined || raw.cap_drop !== undefined) {
+        s.capabilities = {
+            ...(raw.cap_add === undefined ? {} : { add: raw.cap_add.map(String) }),
+            ...(raw.cap_drop === undefined ? {} : { drop: raw.cap_drop.map(String) }),
+        };
+    }
+    if (raw.init !== undefined) s.init = raw.init === true || raw.init === "true";
+    if (raw.sysctls !== undefined) {
+        s.sysctls = Array.isArray(raw.sysctls)
+            ? Object.fromEntries(raw.sysctls.map((kv: string) => String(kv).split(/=(.*)/s).slice(0, 2)))
+            : Object.fromEntries(Object.entries(raw.sysctls).map(([k, v]) => [k, String(v)]));
+    }
+    if (raw.hostname !== undefined) s.hostname = String(raw.hostname);
+    if (raw.working_dir !== undefined) s.workdir = String(raw.working_dir);
+    if (raw.labels !== undefined) s.containerLabels = Object.fromEntries(Object.entries(raw.labels).map(([k, v]) => [k, String(v ?? "")]));
+    if (raw.logging !== undefined) {
+        const l: Obj = raw.logging;
+        if (l.driver === undefined) c.error(`${base}.logging.driver`, "no driver given: the options of the engine's log driver cannot be set without naming it; name the driver, such as json-file");
+        else s.logging = { driver: String(l.driver), ...(l.options ? { options: Object.fromEntries(Object.entries(l.options).map(([k, v]) => [k, String(v)])) } : {}) };
+        c.rest(l, `${base}.logging`, ["driver", "options"]);
+    }
+    if (raw.extra_hosts !== undefined) {
+        const entries: string[] = Array.isArray(raw.extra_hosts) ? raw.extra_hosts.map(String) : Object.entries(raw.extra_hosts).map(([h, ip]) => `${h}:${ip}`);
+        s.extraHosts = entries.flatMap((e, i) => {
+            const [, host, ip] = EXTRA_HOST.exec(e) ?? [];
+            if (host === undefined) c.error(`${base}.extra_hosts[${i}]`, `expected <host>:<ip> or <host>=<ip>, got ${JSON.stringify(e)}`);
+            return host === undefined ? [] : [{ host, ip }];
+        });
+    }
+    const list = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : [String(v)]);
+    if (raw.dns !== undefined) {
+        s.dns = { nameservers: list(raw.dns) };
+        if (raw.dns_search !== undefined) s.dns.search = list(raw.dns_search);
+        if (raw.dns_opt !== undefined) s.dns.options = list(raw.dns_opt);
+    } else {
+        for (const key of ["dns_search", "dns_opt"]) {
+            if (raw[key] !== undefined) c.error(`${base}.${key}`, "Dockyard sets a resolver's search domains and options only with its name servers: give dns as well");
+        }
+    }
+    if (raw.ulimits !== undefined) {
+        for (const [k, v] of Object.entries<unknown>(raw.ulimits)) {
+            const ok = typeof v === "number" || (typeof v === "object" && v !== null && Object.keys(v).every((x) => x === "soft" || x === "hard"));
+            c.error(`${base}.ulimits.${k}`, ok ? SERVICE_KEYS.ulimits.note : `expected ${ULIMIT_FORMS}, got ${JSON.stringify(v)}`);
+        }
+    }
 }
 
 /** Map a normalised Compose document (the output of `docker stack config`) to a Dockyard environment. */
@@ -519,9 +681,14 @@ export function mapCompose(doc: Obj, opts: MapOptions): ComposeImport {
         if (raw.networks !== undefined) {
             const entries: Array<[string, Obj | null]> = Array.isArray(raw.networks) ? raw.networks.map((n: string) => [n, null]) : Object.entries(raw.networks);
             s.networks = entries.filter(([n]) => !notImported("networks", n, `${base}.networks.${n}`)).map(([n]) => n);
+            // Dockyard gives a service one set of aliases on all its networks: Compose's must be the same on each.
+            const aliasSets = entries.filter(([n]) => s.networks.includes(n)).map(([n, opt]) => [n, [...(opt?.aliases ?? [])].map(String).sort()] as const);
+            const [first] = aliasSets;
+            const differ = aliasSets.find(([, a]) => JSON.stringify(a) !== JSON.stringify(first[1]));
+            if (differ) c.error(`${base}.networks.${differ[0]}.aliases`, `Dockyard gives a service the same aliases on each of its networks; services.${name}.networks.${first[0]} has ${JSON.stringify(first[1])}, this one ${JSON.stringify(differ[1])}`);
+            else if (first && first[1].length) s.aliases = first[1];
             for (const [n, opt] of entries) {
                 if (!opt) continue;
-                if (opt.aliases !== undefined) c.error(`${base}.networks.${n}.aliases`, SCHEMA("services.<name>.aliases") + "; the service is reachable by its name only");
                 c.rest(opt, `${base}.networks.${n}`, ["aliases"], { ipv4_address: SCHEMA("services.<name>.networks[].ipv4Address"), ipv6_address: SCHEMA("services.<name>.networks[].ipv6Address") });
             }
         } else {
@@ -538,16 +705,14 @@ export function mapCompose(doc: Obj, opts: MapOptions): ComposeImport {
                 if (v.type === "volume") {
                     if (v.source === undefined || v.source === "") c.error(vbase, SCHEMA("anonymous volumes") + "; name the volume");
                     else if (!notImported("volumes", v.source, `${vbase}.source`)) m.volume = v.source;
-                    if (v.volume !== undefined) c.error(`${vbase}.volume`, SCHEMA("services.<name>.mounts[].noCopy"));
+                    if (v.volume?.nocopy === true) m.noCopy = true;
+                    if (v.volume !== undefined) c.rest(v.volume, `${vbase}.volume`, ["nocopy"], { subpath: SCHEMA("services.<name>.mounts[].subpath") });
                 } else if (v.type === "bind") {
                     m.hostPath = v.source;
                     if (v.bind !== undefined) c.error(`${vbase}.bind`, SCHEMA("services.<name>.mounts[].propagation"));
                     c.warn(vbase, `bind mount of ${v.source}: the path must exist on every node the service can run on`);
                 } else if (v.type === "tmpfs") {
-                    const size = number(v.tmpfs?.size);
-                    if (size === undefined) c.error(`${vbase}.tmpfs.size`, "Dockyard needs a tmpfs size; Docker's default is unlimited");
-                    else m.tmpfs = size;
-                    for (const k of Object.keys(v.tmpfs ?? {})) if (k !== "size") c.error(`${vbase}.tmpfs.${k}`, SCHEMA(`services.<name>.mounts[].tmpfs ${k}`));
+                    m.tmpfs = tmpfsOf(c, v.tmpfs ?? {}, `${vbase}.tmpfs`);
                 } else c.error(`${vbase}.type`, `Dockyard mounts volumes, binds and tmpfs, got ${JSON.stringify(v.type)}`);
                 if (v.read_only === true) m.readOnly = true;
                 c.rest(v, vbase, ["type", "source", "target", "read_only", "volume", "bind", "tmpfs"], {}, { consistency: "Swarm ignores it too" });
@@ -555,6 +720,14 @@ export function mapCompose(doc: Obj, opts: MapOptions): ComposeImport {
                 if (m.volume !== undefined || m.hostPath !== undefined || m.tmpfs !== undefined) mounts.push(m);
             });
             s.mounts = mounts;
+        }
+        // Service-level tmpfs: paths, each with Docker's options after a colon (`/run:size=64m,mode=1770`).
+        if (raw.tmpfs !== undefined) {
+            const list: unknown[] = Array.isArray(raw.tmpfs) ? raw.tmpfs : [raw.tmpfs];
+            s.mounts = [...(s.mounts ?? []), ...list.flatMap((t, i) => {
+                const m = shortTmpfs(c, t, `${base}.tmpfs[${i}]`);
+                return m ? [m] : [];
+            })];
         }
 
         // Secrets and configs mounted as files.
@@ -617,13 +790,13 @@ export function mapCompose(doc: Obj, opts: MapOptions): ComposeImport {
             const why = restart?.condition === "none" ? oneShot(what, d[key]) : undefined;
             if (why) c.warn(`${dbase}.${key}`, why);
         }
-        c.rest(d, dbase, ["mode", "replicas", "update_config", "rollback_config", "endpoint_mode", "resources", "placement", "labels", "restart_policy"]);
+        c.rest(d, dbase, Object.keys(rulesOf(DEPLOY_KEYS, "mapped")), rulesOf(DEPLOY_KEYS, "stops"), rulesOf(DEPLOY_KEYS, "warned"));
 
+        containerSettings(c, raw, base, s);
         if (raw.user !== undefined) s.user = String(raw.user);
         if (raw.read_only === true) s.readOnlyRootFilesystem = true;
         else if (raw.read_only !== undefined && raw.read_only !== false) c.error(`${base}.read_only`, `expected true or false, got ${JSON.stringify(raw.read_only)}`);
-        c.rest(raw, base, ["build", "image", "deploy", "entrypoint", "command", "environment", "ports", "networks", "volumes", "secrets", "configs", "healthcheck", "user", "restart", "read_only"],
-            { ...WHY_SERVICE, labels: SCHEMA("services.<name>.containerLabels") + " (deploy.labels are mapped to the service's labels)" }, HARMLESS_SERVICE_KEYS);
+        c.rest(raw, base, [...Object.keys(rulesOf(SERVICE_KEYS, "mapped")), "ulimits"], rulesOf(SERVICE_KEYS, "stops"), rulesOf(SERVICE_KEYS, "warned"));
         for (const k of ["ports", "networks", "mounts", "secrets", "configs"]) if (Array.isArray(s[k]) && s[k].length === 0) delete s[k];
         services[name] = s;
     }

@@ -4,9 +4,9 @@
 // Pure: normalised documents as `docker stack config` prints them (test/integration/compose-import.test.ts
 // runs the same cases from Compose files through it).
 import * as assert from "assert";
-import { parseEnvironment } from "../../config/parse";
 import { ComposeImport, mapCompose } from "../../ops/compose";
 import { secretCommand } from "../../ops/import";
+import { findings, problems } from "./compose-check";
 
 /** What the import says about every one-shot service's rollouts (the text, as a user reads it). */
 const ONE_SHOT_WARNING = "a one-shot service (restart condition none): Dockyard rolls it out with failure_action continue and no monitor period, " +
@@ -16,16 +16,6 @@ const ONE_SHOT_ROLLBACK_WARNING = "a one-shot service (restart condition none): 
 
 function map(doc: Record<string, any>): ComposeImport {
     return mapCompose({ version: "3.13", ...doc }, { projectDir: "/p", composeDir: "/p", stack: "shop", env: {}, readFile: () => "" });
-}
-const findings = (r: ComposeImport) => r.findings.map((f) => `${f.severity} ${f.path}: ${f.why}`);
-/** parseEnvironment's problems for the mapped stack (every secret key set), or none. */
-function problems(r: ComposeImport): readonly string[] {
-    try {
-        parseEnvironment(JSON.parse(JSON.stringify(r.environment)), { keys: { isSecret: () => true }, projectDir: "/" });
-        return [];
-    } catch (e) {
-        return (e as { problems: readonly string[] }).problems;
-    }
 }
 
 describe("compose mapping: no silent change of behaviour", () => {
@@ -54,11 +44,11 @@ describe("compose mapping: no silent change of behaviour", () => {
         assert.deepStrictEqual(findings(map({ services: { web: { image: "busybox:1.35.0", deploy: { restart_policy: { condition: "on-failure" } } } } })), []);
     });
 
-    it("says cap_add and cap_drop are applied by docker stack deploy, which the stack cannot yet express", () => {
-        assert.deepStrictEqual(findings(map({ services: { app: { image: "busybox:1.35.0", cap_add: ["NET_ADMIN"], cap_drop: ["ALL"] } } })), [
-            "error services.app.cap_add: no stack key for it yet (needs a stack schema addition: services.<name>.capabilities); docker stack deploy applies it (Swarm services take capabilities since Docker 20.10, API 1.41)",
-            "error services.app.cap_drop: no stack key for it yet (needs a stack schema addition: services.<name>.capabilities); docker stack deploy applies it (Swarm services take capabilities since Docker 20.10, API 1.41)",
-        ]);
+    it("maps cap_add and cap_drop, which docker stack deploy applies, to capabilities", () => {
+        const r = map({ services: { app: { image: "busybox:1.35.0", cap_add: ["NET_ADMIN"], cap_drop: ["ALL"] } } });
+        assert.deepStrictEqual(findings(r), []);
+        assert.deepStrictEqual(r.environment.services.app.capabilities, { add: ["NET_ADMIN"], drop: ["ALL"] });
+        assert.deepStrictEqual(problems(r), []);
     });
 
     it("warns about x-* extension fields at every level and expose, which Swarm ignores", () => {
@@ -82,11 +72,11 @@ describe("compose mapping: no silent change of behaviour", () => {
         assert.deepStrictEqual(problems(r), []);
     });
 
-    it("reports an env name the library refuses, with the library's rule, and does not write it", () => {
-        const r = map({ services: { app: { image: "busybox:1.35.0", environment: { "spring.profiles.active": "prod", "OK_NAME": "1" } } } });
-        assert.deepStrictEqual(r.environment.services.app.env, { OK_NAME: "1" });
+    it("takes the env names Docker takes (spring.profiles.active); one with a space is reported with the library's rule and not written", () => {
+        const r = map({ services: { app: { image: "busybox:1.35.0", environment: { "spring.profiles.active": "prod", "OK_NAME": "1", "BAD NAME": "x" } } } });
+        assert.deepStrictEqual(r.environment.services.app.env, { "spring.profiles.active": "prod", OK_NAME: "1" });
         assert.deepStrictEqual(findings(r), [
-            "error services.app.environment.spring.profiles.active: expected a variable name of letters, digits and '_', got \"spring.profiles.active\"; not imported",
+            "error services.app.environment.BAD NAME: expected a variable name without '=' or spaces, such as LOG_LEVEL or discovery.type, got \"BAD NAME\"; not imported",
         ]);
         assert.deepStrictEqual(problems(r), []);
     });

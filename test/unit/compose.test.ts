@@ -261,6 +261,7 @@ const EXPECTED: Record<string, { environment: any; secrets: any[]; findings: str
                         image: "redis:7.2@sha256:0000000000000000000000000000000000000000000000000000000000000000",
                         args: ["redis-server", "--save", ""],
                         networks: ["back"],
+                        aliases: ["kv"],
                         healthCheck: { command: "redis-cli ping", interval: "30s", timeout: "30s", retries: 3, startPeriod: "0s" },
                         endpointMode: "dnsrr",
                         preferences: ["spread=node.labels.zone"],
@@ -273,6 +274,7 @@ const EXPECTED: Record<string, { environment: any; secrets: any[]; findings: str
                         mounts: [
                             { target: "/data", hostPath: "/var/lib/legacy" },
                         ],
+                        containerLabels: { "com.example.kind": "legacy" },
                         restart: { condition: "any" },
                         readOnlyRootFilesystem: true,
                     },
@@ -290,7 +292,6 @@ const EXPECTED: Record<string, { environment: any; secrets: any[]; findings: str
                 "error volumes.shared.external",
                 "warning services.api.volumes[0]",
                 "warning services.api.env_file",
-                "error services.cache.networks.back.aliases",
                 "error services.cache.deploy.placement.max_replicas_per_node",
                 "error services.legacy.environment.UNSET_VAR",
                 "error services.legacy.ports[0].published",
@@ -298,10 +299,40 @@ const EXPECTED: Record<string, { environment: any; secrets: any[]; findings: str
                 "error services.legacy.healthcheck.disable",
                 "warning services.legacy.container_name",
                 "warning services.legacy.depends_on",
-                "error services.legacy.labels",
                 "error services.legacy.privileged",
                 "warning services.api.image",
             ],
+    },
+    // Three files merged: the last file's environment value, replicas and resources win; each
+    // service's own keys from each file are kept.
+    overrides: {
+        environment: {
+            prefix: "overrides",
+            networks: { default: { attachable: false } },
+            volumes: {}, secrets: {}, configs: {}, images: {},
+            services: {
+                cache: {
+                    image: "memcached:1.6.31",
+                    args: ["memcached", "-m", "64"],
+                    networks: ["default"],
+                    reservations: { memory: 67108864 },
+                    restart: { condition: "any" },
+                },
+                web: {
+                    image: "shop/storefront:5.0.1",
+                    replicas: 3,
+                    env: { FEATURE_FLAGS: "checkout", LOG_LEVEL: "warn" },
+                    ports: [{ target: 3000, published: 19114, mode: "ingress", protocol: "tcp" }],
+                    networks: ["default"],
+                    healthCheck: { command: ["wget", "-q", "-O", "/dev/null", "http://127.0.0.1:3000/health"], interval: "5s", timeout: DOCKER_HEALTH.timeout, retries: DOCKER_HEALTH.retries, startPeriod: DOCKER_HEALTH.startPeriod },
+                    update: { parallelism: 1, delay: "5s", order: "start-first" },
+                    limits: { cpus: 1, memory: 268435456 },
+                    restart: { condition: "any" },
+                },
+            },
+        },
+        secrets: [],
+        findings: [],
     },
 };
 

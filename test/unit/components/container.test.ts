@@ -207,7 +207,7 @@ describe("Container", () => {
                 env: { "BAD NAME": "x" },
                 mounts: [{ hostPath: "/var/run/docker.sock", target: "/sock" }, { tmpfs: "1m", target: "/sock" }],
             }), [
-                `env.BAD NAME: expected a variable name of letters, digits and '_', got "BAD NAME"`,
+                `env.BAD NAME: expected a variable name without '=' or spaces, such as LOG_LEVEL or discovery.type, got "BAD NAME"`,
                 'mounts[0].hostPath: "/var/run/docker.sock" is the Docker socket, which gives root on the node; set allowDockerSocket: true if that is intended',
                 'mounts[1]: target "/sock" is already used by mounts[0]; each path can be mounted once',
             ]));

@@ -72,7 +72,8 @@ describe("Service", () => {
                 labels: labels("web"),
                 mode: { replicated: { replicas: 1 } },
                 taskSpec: {
-                    containerSpec: { image: "nginx@sha256:abc", readOnly: false },
+                    // Swarm's own stop grace period, where the provider would send 0 (kill at once).
+                    containerSpec: { image: "nginx@sha256:abc", readOnly: false, stopGracePeriod: "10s" },
                     restartPolicy: RESTART_DEFAULTS,
                 },
                 endpointSpec: { mode: "vip" },
@@ -103,6 +104,11 @@ describe("Service", () => {
             assert.deepStrictEqual(spec.rollbackConfig, ROLLBACK_DEFAULTS);
             assert.deepStrictEqual(spec.taskSpec.restartPolicy, RESTART_DEFAULTS);
             assert.deepStrictEqual(spec.taskSpec.containerSpec.healthcheck, { tests: ["CMD", "true"], interval: "10s", timeout: "5s", retries: 3, startPeriod: "10s" });
+        });
+
+        it("a health check without a command keeps the image's, with its timings", async () => {
+            const { spec } = await build("web", { image: "i", healthCheck: { interval: "2s" } });
+            assert.deepStrictEqual(spec.taskSpec.containerSpec.healthcheck, { interval: "2s", timeout: "5s", retries: 3, startPeriod: "10s" });
         });
     });
 
@@ -143,6 +149,9 @@ describe("Service", () => {
                     { hostPath: "/srv/static", target: "/static", readOnly: true },
                     { tmpfs: "64m", target: "/tmp" },
                     { tmpfs: 4096, target: "/run/cache" },
+                    { tmpfs: {}, target: "/scratch" },
+                    { tmpfs: { mode: 0o1770 }, target: "/run/app" },
+                    { volume: vol, target: "/seed", noCopy: true },
                 ],
             });
             assert.deepStrictEqual(spec.taskSpec.containerSpec.mounts, [
@@ -151,6 +160,10 @@ describe("Service", () => {
                 { type: "bind", source: "/srv/static", target: "/static", readOnly: true },
                 { type: "tmpfs", target: "/tmp", readOnly: false, tmpfsOptions: { sizeBytes: 64 * MiB } },
                 { type: "tmpfs", target: "/run/cache", readOnly: false, tmpfsOptions: { sizeBytes: 4096 } },
+                // No size: unlimited, as Docker's tmpfs is by default.
+                { type: "tmpfs", target: "/scratch", readOnly: false },
+                { type: "tmpfs", target: "/run/app", readOnly: false, tmpfsOptions: { mode: 0o1770 } },
+                { type: "volume", source: "data", target: "/seed", readOnly: false, volumeOptions: { noCopy: true } },
             ]);
             assert.deepStrictEqual(child.dependencies, [one("docker:index/volume:Volume", "data-volume").urn, one("command:local:Command", "data-node").urn]);
             // The node-local volume pins the service, once however often it is mounted.
@@ -242,9 +255,40 @@ describe("Service", () => {
             assert.strictEqual(spec.name, "shop-api");
             assert.deepStrictEqual(spec.labels, labels("api", { team: "shop" }));
             assert.deepStrictEqual(spec.taskSpec.containerSpec, {
-                image: "api:1", commands: ["/bin/api"], args: ["--port", "8080"], env: { MODE: "prod", LOG_LEVEL: "info" }, user: "10001", readOnly: true,
+                image: "api:1", commands: ["/bin/api"], args: ["--port", "8080"], env: { MODE: "prod", LOG_LEVEL: "info" }, user: "10001", readOnly: true, stopGracePeriod: "10s",
             });
             assert.strictEqual(await valueOf(svc.serviceName), "shop-api");
+        });
+
+        it("passes the container settings Compose files give: stop, capabilities, init, sysctls, host name, workdir, labels, hosts, DNS and logging", async () => {
+            const { spec } = await build("db", {
+                image: "db:1", stopGracePeriod: "1m30s", stopSignal: "SIGINT", capabilities: { add: ["NET_ADMIN", "CAP_SYS_TIME"], drop: ["ALL"] }, init: true,
+                sysctls: { "net.core.somaxconn": 1024 }, hostname: "db-host", workdir: "/srv", containerLabels: { tier: "back" },
+                extraHosts: [{ host: "gw", ip: "10.0.0.1" }], dns: { nameservers: ["10.0.0.2"], search: ["corp"] },
+                logging: { driver: "json-file", options: { "max-size": "10m" } },
+            });
+            assert.deepStrictEqual(spec.taskSpec.containerSpec, {
+                image: "db:1", readOnly: false, stopGracePeriod: "1m30s", stopSignal: "SIGINT",
+                // Written as Docker writes them, with the CAP_ prefix.
+                capAdds: ["CAP_NET_ADMIN", "CAP_SYS_TIME"], capDrops: ["ALL"], init: true,
+                sysctl: { "net.core.somaxconn": "1024" }, hostname: "db-host", dir: "/srv", labels: [{ label: "tier", value: "back" }],
+                hosts: [{ host: "gw", ip: "10.0.0.1" }], dnsConfig: { nameservers: ["10.0.0.2"], searches: ["corp"] },
+            });
+            assert.deepStrictEqual(spec.taskSpec.logDriver, { name: "json-file", options: { "max-size": "10m" } });
+        });
+
+        it("refuses bad container settings, naming each with what is accepted", async () => {
+            assert.deepStrictEqual(c.Service.check("db", {
+                image: "db:1", stopGracePeriod: "soon", stopSignal: "TERM", capabilities: { add: ["net admin"] },
+                sysctls: { somaxconn: "1" }, workdir: "srv", dns: { nameservers: [] },
+            }), [
+                'stopGracePeriod: expected a duration such as "500ms", "10s" or "1m30s", got "soon"',
+                'stopSignal: expected a signal such as "SIGTERM", "SIGQUIT" or "9", got "TERM"',
+                'capabilities.add[0]: expected a capability such as "NET_ADMIN" or "CAP_NET_ADMIN", or "ALL", got "net admin"',
+                'sysctls.somaxconn: expected a kernel parameter such as "net.core.somaxconn", got "somaxconn"',
+                'workdir: expected an absolute path such as "/data", got "srv"',
+                "dns.nameservers: expected at least one name server, got []",
+            ]);
         });
 
         it("runs a shell-string health check with CMD-SHELL and an exec array with CMD, filling the defaults", async () => {
@@ -345,8 +389,8 @@ describe("Service", () => {
                 ["replicas: expected a whole number, 0 or more, got -1"]],
             ["a service name that is not a Docker name", () => ({ image: "i", serviceName: "my service" }),
                 [`serviceName: expected 1-63 letters, digits, '_', '.' or '-', starting with a letter or digit, got "my service"`]],
-            ["an env var name with a dash", () => ({ image: "i", env: { "LOG-LEVEL": "x" } }),
-                [`env.LOG-LEVEL: expected a variable name of letters, digits and '_', got "LOG-LEVEL"`]],
+            ["an env var name with '='", () => ({ image: "i", env: { "LOG=LEVEL": "x" } }),
+                [`env.LOG=LEVEL: expected a variable name without '=' or spaces, such as LOG_LEVEL or discovery.type, got "LOG=LEVEL"`]],
             ["two mounts on one target", () => ({ image: "i", mounts: [{ hostPath: "/a", target: "/data" }, { tmpfs: 1024, target: "/data" }] }),
                 ['mounts[1]: target "/data" is already used by mounts[0]; each path can be mounted once']],
             ["a config on a secret's path", (c) => ({

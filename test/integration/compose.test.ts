@@ -182,7 +182,8 @@ describe("integration: a Compose file deployed by docker stack deploy and by Doc
             box.cleanup();
         }
         if (deployed) {
-            await eventually("the ci- objects to be gone", () => Object.values(dockerObjects("ci-")).every((names) => names.length === 0));
+            // Tasks stop within Swarm's 10 s grace period each; the networks go after them.
+            await eventually("the ci- objects to be gone", () => Object.values(dockerObjects("ci-")).every((names) => names.length === 0), 150_000);
         }
     });
 

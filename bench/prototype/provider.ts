@@ -10,7 +10,7 @@
 // the provider's cost and not a different rule. It is a bench prototype, outside the shipped library.
 import { spawn } from "child_process";
 import Dockerode from "dockerode";
-import { checkInputs, diffInputs, hasDigest, project, SERVICE_TYPE, touchesSwarm } from "./spec";
+import { checkInputs, diffInputs, hasDigest, project, SERVICE_TYPE, touchesSwarm, withTaskDefaults } from "./spec";
 
 /** The few Engine API calls the provider makes (a fake stands in for them in the unit tests). */
 export interface Engine {
@@ -78,6 +78,7 @@ export const libraryWait: Wait = (id, name, timeout) => new Promise((resolve, re
 
 /** The spec as Swarm gets it: a tag reference pinned to the digest the registry has now, as `docker service create` pins it. */
 async function pinned(engine: Engine, spec: any): Promise<any> {
+    spec = withTaskDefaults(spec);
     const image: string = spec.TaskTemplate.ContainerSpec.Image;
     if (hasDigest(image)) return spec;
     const digest = await engine.digestOf(image);
@@ -129,7 +130,11 @@ export function makeProvider(engine: Engine, wait: Wait, version: string) {
             typed(urn);
             const live = await engine.inspectService(id);
             if (!live) return {};
-            const state = { ...props, spec: project(live.Spec, props?.spec ?? live.Spec), image: live.Spec?.TaskTemplate?.ContainerSpec?.Image };
+            const spec: any = project(live.Spec, props?.spec ?? live.Spec);
+            const image = live.Spec?.TaskTemplate?.ContainerSpec?.Image;
+            // A tag reference runs pinned to the digest it had: still the reference that was given.
+            if (image !== undefined && image === props?.image && spec?.TaskTemplate?.ContainerSpec) spec.TaskTemplate.ContainerSpec.Image = props.spec.TaskTemplate.ContainerSpec.Image;
+            const state = { ...props, spec, image };
             const { image: _i, endpoints: _e, ...inputs } = state;
             return { id, props: state, inputs };
         },

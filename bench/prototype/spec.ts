@@ -106,3 +106,24 @@ export function project(live: unknown, shape: unknown): unknown {
     }
     return live;
 }
+
+/**
+ * The spec as Swarm gets it, with the task defaults Swarm fills in when it is read back
+ * (swarmkit's `api/defaults`, applied by `GET /services/{id}?insertDefaults=true`, which `docker
+ * service inspect` asks for) set already: a task's spec repeats only what was sent, and the
+ * convergence wait knows a task of the current version by its spec being the service's template
+ * as read back. (The Docker provider sends these fields itself.)
+ */
+export function withTaskDefaults(spec: any): any {
+    const t = spec.TaskTemplate ?? {};
+    return {
+        ...spec,
+        TaskTemplate: {
+            ...t,
+            ContainerSpec: { StopGracePeriod: 10e9, DNSConfig: {}, ...t.ContainerSpec },
+            Resources: t.Resources ?? {},
+            RestartPolicy: { Condition: "any", Delay: 5e9, MaxAttempts: 0, ...t.RestartPolicy },
+            Placement: t.Placement ?? {},
+        },
+    };
+}

@@ -2,7 +2,7 @@
 // what create, update, read and delete ask of the Engine API (a recording fake) and of the wait.
 import * as assert from "assert";
 import { Engine, makeProvider, Wait } from "../../../bench/prototype/provider";
-import { changedFields, checkInputs, diffInputs, project } from "../../../bench/prototype/spec";
+import { changedFields, checkInputs, diffInputs, project, withTaskDefaults } from "../../../bench/prototype/spec";
 
 const URN = "urn:pulumi:bench::bench::dockyard:bench:Service$dockyard:swarm:Service::p21-a";
 const DIGEST = `sha256:${"a".repeat(64)}`;
@@ -73,6 +73,18 @@ describe("bench prototype provider: diff", () => {
     });
 });
 
+describe("bench prototype provider: the spec sent", () => {
+    it("carries the task defaults Swarm adds when read back, so tasks match the template the wait compares", () => {
+        const sent = withTaskDefaults(spec({ TaskTemplate: { ContainerSpec: { Image: "busybox" }, RestartPolicy: { Condition: "on-failure" } } }));
+        assert.deepStrictEqual(sent.TaskTemplate, {
+            ContainerSpec: { StopGracePeriod: 10e9, DNSConfig: {}, Image: "busybox" },
+            Resources: {},
+            RestartPolicy: { Condition: "on-failure", Delay: 5e9, MaxAttempts: 0 },
+            Placement: {},
+        });
+    });
+});
+
 describe("bench prototype provider: engine calls", () => {
     it("creates a digest-pinned service without asking the registry, then waits", async () => {
         const { engine, calls } = fake();
@@ -119,6 +131,14 @@ describe("bench prototype provider: engine calls", () => {
         const r = await makeProvider(engine, waitOk, "0.0.1").read("svc1", URN, { spec: spec(), endpoints: [] });
         assert.deepStrictEqual(calls, ["inspect svc1"]);
         assert.deepStrictEqual(r, { id: "svc1", props: { spec: spec(), endpoints: [], image: spec().TaskTemplate.ContainerSpec.Image }, inputs: { spec: spec() } });
+    });
+
+    it("reads a tag reference that runs pinned to the digest it was given as that reference", async () => {
+        const tagged = spec({ TaskTemplate: { ContainerSpec: { Image: "busybox:1.35.0" } } });
+        const live = { ID: "svc1", Spec: spec({ TaskTemplate: { ContainerSpec: { Image: `busybox:1.35.0@${DIGEST}` } } }) };
+        const r: any = await makeProvider(fake(live).engine, waitOk, "0.0.1").read("svc1", URN, { spec: tagged, image: `busybox:1.35.0@${DIGEST}` });
+        assert.deepStrictEqual(r.inputs, { spec: tagged });
+        assert.strictEqual(r.props.image, `busybox:1.35.0@${DIGEST}`);
     });
 
     it("refuses a resource type it does not provide", async () => {

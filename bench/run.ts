@@ -18,6 +18,8 @@
 //   npm run bench -- --only scale --sizes 50,200 --prototype --prefix p21-
 //                                          # also the prototype provider (bench/prototype/, issue 21), a third side
 //                                          # interleaved with the other two; --prefix goes before every stack and service
+//   npm run bench -- --only scale --prototype --sides prototype,docker   # some of the sides only
+//   npm run bench -- --registry-port 15991  # the bench registry on another port than 15990
 //
 // Prints Markdown tables; bench/RESULTS.md keeps the figures of a run and the machine it ran on.
 // Needs the Docker engine in Swarm mode, the Pulumi CLI and the provider plugins.
@@ -42,8 +44,10 @@ const PROTOTYPE = flag("--prototype");
 /** Put before every stack and service name (other sessions share the engine). */
 const PREFIX = option("--prefix") ?? "";
 const PROTOTYPE_DIR = path.join(__dirname, "prototype");
+/** The sides of the scale measurements, in their order in the first run. */
+const SIDES = option("--sides")?.split(",") ?? ["dockyard", ...(PROTOTYPE ? ["prototype"] : []), "docker"];
 
-const REGISTRY = { name: "dockyard-bench-registry", port: 15990 };
+const REGISTRY = { name: `${PREFIX}dockyard-bench-registry`, port: Number(option("--registry-port") ?? 15990) };
 const SOURCE_IMAGE = "dockyard/busybox:1.35.0";
 const LOOP = ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"];
 /** The rollout policy of every benchmarked service, on both sides. */
@@ -348,14 +352,15 @@ function report(): void {
         console.log(`| --- | ${sizes.slice(1).map(() => "---:").join(" | ")} |`);
         for (const what of [...new Set(rows.filter((r) => r.group === "scale").map((r) => r.what))]) {
             const at = (n: number) => rows.find((r) => r.group === "scale" && r.n === n && r.what === what)!;
-            const per = (side: "dockyard" | "docker" | "prototype", i: number) => ((median(at(sizes[i + 1])[side]) - median(at(sizes[i])[side])) / (sizes[i + 1] - sizes[i]) * 1000).toFixed(0);
+            const per = (side: "dockyard" | "docker" | "prototype", i: number) => !at(sizes[i + 1])[side].length || !at(sizes[i])[side].length ? "–" : ((median(at(sizes[i + 1])[side]) - median(at(sizes[i])[side])) / (sizes[i + 1] - sizes[i]) * 1000).toFixed(0);
             console.log(`| ${what} | ${sizes.slice(1).map((_, i) => `${per("dockyard", i)} / ${per("docker", i)}${PROTOTYPE ? ` / ${per("prototype", i)}` : ""}`).join(" | ")} |`);
         }
     }
 }
 
 async function main(): Promise<void> {
-    const missing = [swarmMissing(), pluginMissing("docker"), pluginMissing("command")].filter(Boolean);
+    const needsPlugins = SIDES.includes("dockyard") || ONLY.includes("rollout");
+    const missing = [swarmMissing(), ...(needsPlugins ? [pluginMissing("docker"), pluginMissing("command")] : [])].filter(Boolean);
     if (missing.length) {
         console.error(`bench: cannot run: ${missing.join("; ")}`);
         process.exit(1);
@@ -371,7 +376,8 @@ async function main(): Promise<void> {
                     console.error(`bench: ${n} services, run ${run + 1} of ${RUNS}`);
                     // Interleaved, the side that goes first alternating, so drift on a shared machine hits both
                     // (with the prototype, the three sides in turn: each goes first once in three runs).
-                    const sides = [() => dockyardScale(image, n, run), ...(PROTOTYPE ? [() => dockyardScale(image, n, run, true)] : []), () => dockerScale(image, n, run)];
+                    const side = { dockyard: () => dockyardScale(image, n, run), prototype: () => dockyardScale(image, n, run, true), docker: () => dockerScale(image, n, run) };
+                    const sides = SIDES.map((s) => side[s as keyof typeof side] ?? (() => { throw new Error(`--sides: no side ${JSON.stringify(s)}; the sides are ${Object.keys(side).join(", ")}`); })());
                     for (let k = 0; k < sides.length; k++) await sides[(k + run) % sides.length]();
                 }
             }

@@ -15,6 +15,11 @@
 //   npm run bench -- --parallel 16         # another `pulumi up --parallel` than Dockyard's own
 //   npm run bench -- --trace-dir /tmp/t    # also write `pulumi up --otel-traces` of every Dockyard deploy
 //   npm run bench -- --only startup,scale,rollout
+//   npm run bench -- --only scale --sizes 50,200 --prototype --prefix p21-
+//                                          # also the prototype provider (bench/prototype/, issue 21), a third side
+//                                          # interleaved with the other two; --prefix goes before every stack and service
+//   npm run bench -- --only scale --prototype --sides prototype,docker   # some of the sides only
+//   npm run bench -- --registry-port 15991  # the bench registry on another port than 15990
 //
 // Prints Markdown tables; bench/RESULTS.md keeps the figures of a run and the machine it ran on.
 // Needs the Docker engine in Swarm mode, the Pulumi CLI and the provider plugins.
@@ -34,8 +39,15 @@ const RUNS = Number(option("--runs") ?? 3);
 const PARALLEL = Number(option("--parallel") ?? DEPLOY_PARALLELISM);
 const TRACE_DIR = option("--trace-dir");
 const ONLY = option("--only")?.split(",") ?? ["startup", "scale", "rollout"];
+/** Also measure the prototype provider of bench/prototype/ (Swarm services through Dockyard's own provider). */
+const PROTOTYPE = flag("--prototype");
+/** Put before every stack and service name (other sessions share the engine). */
+const PREFIX = option("--prefix") ?? "";
+const PROTOTYPE_DIR = path.join(__dirname, "prototype");
+/** The sides of the scale measurements, in their order in the first run. */
+const SIDES = option("--sides")?.split(",") ?? ["dockyard", ...(PROTOTYPE ? ["prototype"] : []), "docker"];
 
-const REGISTRY = { name: "dockyard-bench-registry", port: 15990 };
+const REGISTRY = { name: `${PREFIX}dockyard-bench-registry`, port: Number(option("--registry-port") ?? 15990) };
 const SOURCE_IMAGE = "dockyard/busybox:1.35.0";
 const LOOP = ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"];
 /** The rollout policy of every benchmarked service, on both sides. */
@@ -83,6 +95,50 @@ for (let i = 0; i < ${n}; i++) {
     });
 }`;
 }
+
+const ns = (d: string) => Math.round(Number.parseFloat(d) * 1e9);
+/** The rollout policy as the Engine API takes it (durations in nanoseconds), as the Service component sends it. */
+const engineRollout = (failureAction: string) => ({
+    Parallelism: ROLLOUT.parallelism, Delay: ns(ROLLOUT.delay), Monitor: ns(ROLLOUT.monitor),
+    MaxFailureRatio: 0, Order: "start-first", FailureAction: failureAction,
+});
+
+/**
+ * The same services through the prototype provider: one `dockyard:swarm:Service` per service (an
+ * Engine API ServiceSpec with what the Service component sends: its labels, its restart policy,
+ * the same rollout policies), each the one child of a component, as the library's Service would be.
+ */
+function prototypeProgram(image: string, prefix: string, n: number): string {
+    const restart = { Condition: "on-failure", Delay: ns("5s"), MaxAttempts: 0, Window: 0 };
+    return `const pulumi = require("@pulumi/pulumi");
+const cfg = new pulumi.Config();
+class Service extends pulumi.ComponentResource {
+    constructor(name, spec, opts) {
+        super("dockyard:bench:Service", name, {}, opts);
+        this.service = new pulumi.CustomResource("dockyard:swarm:Service", name + "-service",
+            { spec, convergeTimeout: "10m", image: undefined, endpoints: undefined }, { parent: this });
+        this.registerOutputs({});
+    }
+}
+for (let i = 0; i < ${n}; i++) {
+    const name = "${prefix}" + i;
+    new Service(name, {
+        Name: name,
+        Labels: { "dockyard.managed": "true", "dockyard.component": name },
+        Mode: { Replicated: { Replicas: cfg.getNumber("replicas") ?? 1 } },
+        TaskTemplate: {
+            ContainerSpec: { Image: ${JSON.stringify(image)}, Command: ${JSON.stringify(LOOP)}, Env: ["REV=" + (cfg.get("rev") ?? "1")], ReadOnly: false },
+            RestartPolicy: ${JSON.stringify(restart)},
+        },
+        EndpointSpec: { Mode: "dnsrr" },
+        UpdateConfig: ${JSON.stringify(engineRollout("rollback"))},
+        RollbackConfig: ${JSON.stringify(engineRollout("pause"))},
+    });
+}`;
+}
+
+/** The project of the prototype's program: the provider plugin from bench/prototype/ (its `pulumi-resource-dockyard`). */
+const prototypeProject = () => `${PROJECT}plugins:\n  providers:\n    - name: dockyard\n      path: ${JSON.stringify(PROTOTYPE_DIR)}\n`;
 
 /** The same services as a compose file (restart and rollout policies as Dockyard's defaults). */
 function compose(image: string, prefix: string, n: number): string {
@@ -134,13 +190,14 @@ async function gone(prefix: string): Promise<void> {
     throw new Error(`${prefix} tasks did not stop`);
 }
 
-interface Row { group: string; n?: number; what: string; dockyard: number[]; docker: number[]; baseline: string }
+interface Row { group: string; n?: number; what: string; dockyard: number[]; docker: number[]; prototype: number[]; baseline: string }
 const rows: Row[] = [];
-function record(group: string, n: number | undefined, what: string, baseline: string, dockyard?: number, docker?: number): void {
+function record(group: string, n: number | undefined, what: string, baseline: string, dockyard?: number, docker?: number, prototype?: number): void {
     let row = rows.find((r) => r.group === group && r.n === n && r.what === what);
-    if (!row) rows.push((row = { group, n, what, dockyard: [], docker: [], baseline }));
+    if (!row) rows.push((row = { group, n, what, dockyard: [], docker: [], prototype: [], baseline }));
     if (dockyard !== undefined) row.dockyard.push(dockyard);
     if (docker !== undefined) row.docker.push(docker);
+    if (prototype !== undefined) row.prototype.push(prototype);
 }
 
 let traceCount = 0;
@@ -150,15 +207,24 @@ function up(box: Sandbox, label: string): number {
     return seconds(() => box.pulumi(["up", "--yes", "--skip-preview", "--parallel", String(PARALLEL), ...trace]));
 }
 
-/** Deploy `n` services with Dockyard: until converged, again with nothing changed, a preview with nothing changed. */
-async function dockyardScale(image: string, n: number, run: number): Promise<void> {
-    const prefix = `bn${n}r${run}x`;
-    const box = sandbox({ "Pulumi.yaml": PROJECT, "index.js": program(image, prefix, n) }, "bench");
+/**
+ * Deploy `n` services with Dockyard (or with the prototype provider): until converged, again with
+ * nothing changed, a preview with nothing changed.
+ */
+async function dockyardScale(image: string, n: number, run: number, prototype = false): Promise<void> {
+    const prefix = `${PREFIX}${prototype ? "p" : ""}bn${n}r${run}x`;
+    const box = prototype
+        ? sandbox({ "Pulumi.yaml": prototypeProject(), "index.js": prototypeProgram(image, prefix, n) }, "bench")
+        : sandbox({ "Pulumi.yaml": PROJECT, "index.js": program(image, prefix, n) }, "bench");
+    const rec = (what: string, baseline: string, s: number) => prototype
+        ? record("scale", n, what, baseline, undefined, undefined, s)
+        : record("scale", n, what, baseline, s);
+    const side = prototype ? "prototype-" : "";
     try {
         box.pulumi(["stack", "init", "bench"]);
-        record("scale", n, "deploy until converged", "docker stack deploy, then wait", up(box, `up-${n}`));
-        record("scale", n, "deploy again, nothing changed", "docker stack deploy again", up(box, `noop-${n}`));
-        record("scale", n, "preview, nothing changed", "docker stack config", seconds(() => box.pulumi(["preview", "--parallel", String(PARALLEL)])));
+        rec("deploy until converged", "docker stack deploy, then wait", up(box, `${side}up-${n}`));
+        rec("deploy again, nothing changed", "docker stack deploy again", up(box, `${side}noop-${n}`));
+        rec("preview, nothing changed", "docker stack config", seconds(() => box.pulumi(["preview", "--parallel", String(PARALLEL)])));
     } finally {
         box.pulumi(["destroy", "--yes", "--skip-preview", "--parallel", String(Math.max(PARALLEL, 32))], { allowFailure: true });
         box.cleanup();
@@ -167,7 +233,7 @@ async function dockyardScale(image: string, n: number, run: number): Promise<voi
 }
 
 async function dockerScale(image: string, n: number, run: number): Promise<void> {
-    const stack = `dbn${n}r${run}x`;
+    const stack = `${PREFIX}dbn${n}r${run}x`;
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dockyard-bench-"));
     const file = path.join(dir, "compose.yml");
     fs.writeFileSync(file, compose(image, stack, n));
@@ -264,13 +330,14 @@ function report(): void {
     console.log(`\nMachine: ${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.type()} ${os.release()}; ` +
         `Docker ${sh("docker", ["version", "--format", "{{.Server.Version}}"]).trim()}; Pulumi ${sh("pulumi", ["version"]).trim()}; ` +
         `node ${process.version}; pulumi up --parallel ${PARALLEL}; ${RUNS} run(s) per figure: median (min–max)\n`);
-    console.log("| measurement | Dockyard (s) | baseline | baseline (s) | ratio of medians |");
-    console.log("| --- | ---: | --- | ---: | ---: |");
+    const ratioOf = (a: number[], b: number[]) => (a.length && b.length ? `${(median(a) / median(b)).toFixed(2)}×` : "");
+    console.log(`| measurement | Dockyard (s) | baseline | baseline (s) | ratio of medians |${PROTOTYPE ? " prototype (s) | prototype / Dockyard | prototype / baseline |" : ""}`);
+    console.log(`| --- | ---: | --- | ---: | ---: |${PROTOTYPE ? " ---: | ---: | ---: |" : ""}`);
     for (const r of rows) {
         const baseline = r.baseline || rows.find((o) => o.group === r.group && o.what === r.what && o.baseline)?.baseline || "";
         const label = r.n !== undefined ? `${r.n} services: ${r.what}` : r.what;
-        const ratio = r.dockyard.length && r.docker.length ? `${(median(r.dockyard) / median(r.docker)).toFixed(2)}×` : "";
-        console.log(`| ${label} | ${fmt(r.dockyard)} | ${baseline} | ${fmt(r.docker)} | ${ratio} |`);
+        const proto = PROTOTYPE ? ` ${fmt(r.prototype)} | ${ratioOf(r.prototype, r.dockyard)} | ${ratioOf(r.prototype, r.docker)} |` : "";
+        console.log(`| ${label} | ${fmt(r.dockyard)} | ${baseline} | ${fmt(r.docker)} | ${ratioOf(r.dockyard, r.docker)} |${proto}`);
     }
     const rollout = rows.find((r) => r.group === "rollout" && r.what.startsWith("4-replica"));
     const swarm = rows.find((r) => r.group === "rollout" && r.what.startsWith("Swarm's own"));
@@ -280,24 +347,26 @@ function report(): void {
     // Growth with the number of services: the cost of each service added between two sizes.
     const sizes = [...new Set(rows.filter((r) => r.group === "scale").map((r) => r.n!))].sort((a, b) => a - b);
     if (sizes.length > 1) {
-        console.log("\nGrowth, milliseconds per service added (Dockyard / docker):\n");
+        console.log(`\nGrowth, milliseconds per service added (Dockyard / docker${PROTOTYPE ? " / prototype" : ""}):\n`);
         console.log(`| measurement | ${sizes.slice(1).map((n, i) => `${sizes[i]} → ${n}`).join(" | ")} |`);
         console.log(`| --- | ${sizes.slice(1).map(() => "---:").join(" | ")} |`);
         for (const what of [...new Set(rows.filter((r) => r.group === "scale").map((r) => r.what))]) {
             const at = (n: number) => rows.find((r) => r.group === "scale" && r.n === n && r.what === what)!;
-            const per = (side: "dockyard" | "docker", i: number) => ((median(at(sizes[i + 1])[side]) - median(at(sizes[i])[side])) / (sizes[i + 1] - sizes[i]) * 1000).toFixed(0);
-            console.log(`| ${what} | ${sizes.slice(1).map((_, i) => `${per("dockyard", i)} / ${per("docker", i)}`).join(" | ")} |`);
+            const per = (side: "dockyard" | "docker" | "prototype", i: number) => !at(sizes[i + 1])[side].length || !at(sizes[i])[side].length ? "–" : ((median(at(sizes[i + 1])[side]) - median(at(sizes[i])[side])) / (sizes[i + 1] - sizes[i]) * 1000).toFixed(0);
+            console.log(`| ${what} | ${sizes.slice(1).map((_, i) => `${per("dockyard", i)} / ${per("docker", i)}${PROTOTYPE ? ` / ${per("prototype", i)}` : ""}`).join(" | ")} |`);
         }
     }
 }
 
 async function main(): Promise<void> {
-    const missing = [swarmMissing(), pluginMissing("docker"), pluginMissing("command")].filter(Boolean);
+    const needsPlugins = SIDES.includes("dockyard") || ONLY.includes("rollout");
+    const missing = [swarmMissing(), ...(needsPlugins ? [pluginMissing("docker"), pluginMissing("command")] : [])].filter(Boolean);
     if (missing.length) {
         console.error(`bench: cannot run: ${missing.join("; ")}`);
         process.exit(1);
     }
     if (TRACE_DIR) fs.mkdirSync(TRACE_DIR, { recursive: true });
+    if (PROTOTYPE) sh(path.join(__dirname, "../node_modules/.bin/tsc"), ["-p", path.join(PROTOTYPE_DIR, "tsconfig.json")]);
     const image = await startRegistry();
     try {
         if (ONLY.includes("startup")) startup();
@@ -305,9 +374,11 @@ async function main(): Promise<void> {
             for (const n of SIZES) {
                 for (let run = 0; run < RUNS; run++) {
                     console.error(`bench: ${n} services, run ${run + 1} of ${RUNS}`);
-                    // Interleaved, the side that goes first alternating, so drift on a shared machine hits both.
-                    if (run % 2 === 0) { await dockyardScale(image, n, run); await dockerScale(image, n, run); }
-                    else { await dockerScale(image, n, run); await dockyardScale(image, n, run); }
+                    // Interleaved, the side that goes first alternating, so drift on a shared machine hits both
+                    // (with the prototype, the three sides in turn: each goes first once in three runs).
+                    const side = { dockyard: () => dockyardScale(image, n, run), prototype: () => dockyardScale(image, n, run, true), docker: () => dockerScale(image, n, run) };
+                    const sides = SIDES.map((s) => side[s as keyof typeof side] ?? (() => { throw new Error(`--sides: no side ${JSON.stringify(s)}; the sides are ${Object.keys(side).join(", ")}`); })());
+                    for (let k = 0; k < sides.length; k++) await sides[(k + run) % sides.length]();
                 }
             }
         }

@@ -278,7 +278,11 @@ export const ServiceSettingsShape = {
     readOnlyRootFilesystem: z.boolean().optional(),
     /** Allow a bind mount of the Docker socket (gives the service control of the node). @default false */
     allowDockerSocket: z.boolean().optional(),
-    /** How long a task has to stop after its stop signal before it is killed. @default "10s", Swarm's default */
+    /**
+     * How long a task has to stop after its stop signal before it is killed. Set it for a workload
+     * that shuts down gracefully; `pulumi destroy` then fails if a task takes longer than this to go
+     * (the Docker provider waits for it only that long). @default none: the provider sends 0, the task is killed at once
+     */
     stopGracePeriod: Duration.optional(),
     /** The signal that stops a task. @default the image's STOPSIGNAL, else SIGTERM */
     stopSignal: z.string(expected(SIGNAL_HINT)).regex(/^(SIG[A-Z0-9+-]+|\d+)$/, expected(SIGNAL_HINT)).optional(),
@@ -401,8 +405,6 @@ const ONE_SHOT_ROLLBACK = { ...DEFAULT_ROLLBACK, monitor: "0s", failureAction: F
  */
 export const isOneShot = (s: { readonly restart?: { readonly condition?: `${RestartCondition}` } }): boolean => s.restart?.condition === RestartCondition.None;
 const DEFAULT_CONVERGE_TIMEOUT = "5m";
-/** Swarm's own: what docker stack deploy and docker service create give a service that sets none. */
-const DEFAULT_STOP_GRACE_PERIOD = "10s";
 const DEFAULT_HEALTH = { interval: "10s", timeout: "5s", retries: 3, startPeriod: "10s" } as const;
 const DEFAULT_RESTART = { condition: RestartCondition.OnFailure, delay: "5s", maxAttempts: 0, window: "0s" } as const;
 
@@ -642,8 +644,9 @@ export class Service extends pulumi.ComponentResource {
                     })),
                     mounts: args.mounts?.map(mountSpec),
                     healthcheck: args.healthCheck && healthcheckSpec(args.healthCheck),
-                    // The provider would send 0 (kill at once) where Swarm's own default is 10s.
-                    stopGracePeriod: args.stopGracePeriod ?? DEFAULT_STOP_GRACE_PERIOD,
+                    // Not Swarm's 10 s by default: the Docker provider's delete waits only the grace period for each
+                    // task's container to go and fails the destroy when it takes longer (kreuzwerker deleteService).
+                    stopGracePeriod: args.stopGracePeriod,
                     stopSignal: args.stopSignal,
                     capAdds: args.capabilities?.add?.map(capability),
                     capDrops: args.capabilities?.drop?.map(capability),

@@ -105,7 +105,7 @@ export const SERVICE_KEYS: Readonly<Record<string, KeyRule>> = {
     read_only: { handling: "mapped", note: "`readOnlyRootFilesystem`" },
     restart: { handling: "mapped", note: "`restart` as docker compose runs it, when `deploy.restart_policy` is not given" },
     deploy: { handling: "mapped", note: "see the `deploy` keys below" },
-    stop_grace_period: { handling: "mapped", note: "`stopGracePeriod` (Swarm's 10s when left out)" },
+    stop_grace_period: { handling: "mapped", note: "`stopGracePeriod` (none when left out: see the deliberate differences)" },
     stop_signal: { handling: "mapped", note: "`stopSignal`" },
     cap_add: { handling: "mapped", note: "`capabilities.add`" },
     cap_drop: { handling: "mapped", note: "`capabilities.drop`" },
@@ -165,6 +165,7 @@ export const DELIBERATE_DIFFERENCES = {
     restartNo: "`restart: \"no\"` is restart condition `none`, as `docker compose` runs it; `docker stack deploy` would restart the task on any exit",
     oneShot: "a one-shot service (restart condition `none`) is rolled out and back with failure action `continue` and no monitor period unless set, where Swarm would pause each update, counting its tasks' exit as a failure",
     serviceTmpfs: "a service-level `tmpfs:` is mounted, as `docker compose` does; `docker stack deploy` leaves it out",
+    stopGrace: "a service without `stop_grace_period` is killed at once when its task stops, where Swarm gives it 10 s: the Docker provider's destroy waits only the grace period for each task to go and fails when it takes longer; set `stop_grace_period` for a workload that shuts down gracefully",
     nodePin: "a service that mounts a node-local volume (the `local` driver without a network filesystem) is pinned to the node holding its data (`node.id==<id>`), unless it has placement constraints of its own",
 } as const;
 

@@ -417,7 +417,8 @@ describe("convergence wait: every shape Swarm accepts", () => {
         it(`${row.shape}: ${row.status === 0 ? "converges" : "fails"} within ${row.within[0]}-${row.within[1]} s`, function () {
             this.timeout(20_000);
             const started = Date.now();
-            const r = runAgainst(row.answers, row.timeout ?? "1s");
+            // A row that converges is given time to on a busy machine; its bound still says how soon it did.
+            const r = runAgainst(row.answers, row.timeout ?? (row.status === 0 ? "30s" : "1s"));
             const seconds = (Date.now() - started) / 1000;
             assert.strictEqual(r.status, row.status, r.stderr);
             if (row.stderr) assert.strictEqual(r.stderr.split("\n")[0], row.stderr);

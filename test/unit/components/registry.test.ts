@@ -151,7 +151,6 @@ describe("Registry", () => {
                 secrets: [],
                 mounts: [{ type: "volume", source: "reg-data", target: "/var/lib/registry", readOnly: false }],
                 healthcheck: { tests: ["CMD-SHELL", "wget -q -O /dev/null http://127.0.0.1:5000/ || exit 1"], interval: "5s", timeout: "3s", retries: 3, startPeriod: "5s" },
-                stopGracePeriod: "10s",
             });
             assert.deepStrictEqual(spec.endpointSpec, { mode: "vip", ports: [{ targetPort: 5000, publishedPort: 5000, protocol: "tcp", publishMode: "ingress" }] });
             assert.deepStrictEqual(spec.updateConfig, { parallelism: 1, delay: "5s", monitor: "30s", maxFailureRatio: "0", order: "stop-first", failureAction: "rollback" });

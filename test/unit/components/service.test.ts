@@ -72,8 +72,8 @@ describe("Service", () => {
                 labels: labels("web"),
                 mode: { replicated: { replicas: 1 } },
                 taskSpec: {
-                    // Swarm's own stop grace period, where the provider would send 0 (kill at once).
-                    containerSpec: { image: "nginx@sha256:abc", readOnly: false, stopGracePeriod: "10s" },
+                    // No stop grace period unless given: the provider's destroy waits only that long (see ServiceArgs).
+                    containerSpec: { image: "nginx@sha256:abc", readOnly: false },
                     restartPolicy: RESTART_DEFAULTS,
                 },
                 endpointSpec: { mode: "vip" },
@@ -255,7 +255,7 @@ describe("Service", () => {
             assert.strictEqual(spec.name, "shop-api");
             assert.deepStrictEqual(spec.labels, labels("api", { team: "shop" }));
             assert.deepStrictEqual(spec.taskSpec.containerSpec, {
-                image: "api:1", commands: ["/bin/api"], args: ["--port", "8080"], env: { MODE: "prod", LOG_LEVEL: "info" }, user: "10001", readOnly: true, stopGracePeriod: "10s",
+                image: "api:1", commands: ["/bin/api"], args: ["--port", "8080"], env: { MODE: "prod", LOG_LEVEL: "info" }, user: "10001", readOnly: true,
             });
             assert.strictEqual(await valueOf(svc.serviceName), "shop-api");
         });

@@ -128,7 +128,7 @@ function comparable(name: string, side: Side = { prefix: "" }): any {
         // No test: both inherit the image's. Timings left at 0 are Docker's defaults.
         healthcheck: h && Object.keys(h).length ? { Test: h.Test, Interval: h.Interval || 30 * NS, Timeout: h.Timeout || 30 * NS, Retries: h.Retries || 3, StartPeriod: h.StartPeriod || 0 } : undefined,
         // Unset is Swarm's 10 s; DELIBERATE_DIFFERENCES.stopGrace: Dockyard's 0 where Compose gives none.
-        stopGracePeriod: c.StopGracePeriod || (side.deliberate ? 10 * NS : c.StopGracePeriod ?? 10 * NS),
+        stopGracePeriod: side.deliberate ? c.StopGracePeriod || 10 * NS : c.StopGracePeriod ?? 10 * NS,
         stopSignal: c.StopSignal, init: c.Init ?? false, sysctls: c.Sysctls, capAdd: c.CapabilityAdd, capDrop: c.CapabilityDrop,
         hostname: c.Hostname, dir: c.Dir, hosts: c.Hosts, dns: c.DNSConfig, logDriver: s.TaskTemplate.LogDriver,
         containerLabels: notOwnership(c.Labels),

@@ -1,19 +1,14 @@
 #!/usr/bin/env bash
-# Run a command in Dockyard's local environment: the Pulumi toolchain on PATH, the project's local
-# file backend and the passphrase secrets provider. Settings already in the environment win, so
-# PULUMI_BACKEND_URL, PULUMI_ACCESS_TOKEN, PULUMI_CONFIG_PASSPHRASE(_FILE) and DOCKER_HOST point
-# the same commands at other backends and engines.
+# Run a command in Dockyard's local environment: the Pulumi toolchain on PATH, this machine's local
+# file backend and the passphrase secrets provider (scripts/lib/local-backend.sh). Settings already
+# in the environment win, so PULUMI_BACKEND_URL, PULUMI_ACCESS_TOKEN, PULUMI_CONFIG_PASSPHRASE(_FILE)
+# and DOCKER_HOST point the same commands at other backends and engines.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=lib/toolchain-path.sh
 [ -f "$root/scripts/lib/toolchain-path.sh" ] && source "$root/scripts/lib/toolchain-path.sh"
-if [ -z "${PULUMI_BACKEND_URL:-}" ]; then
-  mkdir -p "$root/.pulumi-state"
-  export PULUMI_BACKEND_URL="file://$root/.pulumi-state"
-fi
-if [ -z "${PULUMI_CONFIG_PASSPHRASE:-}" ] && [ -z "${PULUMI_CONFIG_PASSPHRASE_FILE:-}" ] && [ -f "$root/.pulumi-passphrase" ]; then
-  export PULUMI_CONFIG_PASSPHRASE_FILE="$root/.pulumi-passphrase"
-fi
+# shellcheck source=lib/local-backend.sh
+source "$root/scripts/lib/local-backend.sh"
 export PULUMI_SKIP_UPDATE_CHECK=true
 # Plugins come from `npm run setup`; never try to download one mid-deploy.
 export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true

@@ -41,11 +41,13 @@ bash scripts/lib/base-image.sh
 # 3. The Pulumi CLI, the Node.js language host and the command provider.
 bash scripts/lib/pulumi-toolchain.sh
 
-# 4. Local state and secrets: a file backend in the project and a passphrase only this clone knows.
-mkdir -p .pulumi-state
-if [ -z "${PULUMI_CONFIG_PASSPHRASE:-}" ] && [ -z "${PULUMI_CONFIG_PASSPHRASE_FILE:-}" ] && [ ! -f .pulumi-passphrase ]; then
-  (umask 077; head -c 32 /dev/urandom | base64 | tr -d '\n' > .pulumi-passphrase)
-  say "created .pulumi-passphrase (git-ignored): it unlocks this clone's stack secrets, keep it"
+# 4. Local state and secrets (scripts/lib/local-backend.sh): a file backend this machine's clones
+#    share and a passphrase only this machine knows.
+source scripts/lib/local-backend.sh
+if [ -n "${DOCKYARD_PASSPHRASE_FILE:-}" ] && [ ! -f "$DOCKYARD_PASSPHRASE_FILE" ]; then
+  (umask 077; mkdir -p "$(dirname "$DOCKYARD_PASSPHRASE_FILE")"; head -c 32 /dev/urandom | base64 | tr -d '\n' > "$DOCKYARD_PASSPHRASE_FILE")
+  say "created $DOCKYARD_PASSPHRASE_FILE: it unlocks this machine's stack secrets, keep it"
+  export PULUMI_CONFIG_PASSPHRASE_FILE="$DOCKYARD_PASSPHRASE_FILE"
 fi
 
 [ "$deploy" = 1 ] || exit 0
@@ -77,7 +79,20 @@ if ! run pulumi config get appToken >/dev/null 2>&1; then
   say "generated the dev stack's secret appToken"
 fi
 run pulumi preview --stack dev --diff
-run pulumi up --stack dev --yes --skip-preview
+up_log="$(mktemp)"
+if ! run pulumi up --stack dev --yes --skip-preview 2>&1 | tee "$up_log"; then
+  if grep -q "already exists" "$up_log"; then
+    {
+      echo "dockyard: the deploy stopped on a name the engine already uses (above): an object with a dev stack"
+      echo "dockyard: name exists that this machine's state ($PULUMI_BACKEND_URL) does not track, left by another"
+      echo "dockyard: backend or made by hand. Destroy it from the state that made it (PULUMI_BACKEND_URL=... npm run"
+      echo "dockyard: pulumi -- destroy --stack dev), or remove it with docker, then run \`npm run setup\` again."
+    } >&2
+  fi
+  rm -f "$up_log"
+  exit 1
+fi
+rm -f "$up_log"
 say "dev is up. Endpoints:"
 run pulumi stack output serviceEndpoints --stack dev --json
 say "try: curl http://localhost:8080/   (health: /healthz)"

@@ -412,10 +412,15 @@ export function waitForService(): void {
             // (which a rollout waits for), is the likeliest reason: say so.
             const unsettled = all.filter((t) => !["shutdown", "failed", "rejected", "complete", "orphaned", "remove"].includes(t.Status?.State));
             const lost = [...new Set([...new Set(unsettled.map((t) => t.NodeID))].map(nodeOf).filter((n) => n && n.state !== "ready").map((n) => `${n!.host} is ${n!.state}`))];
+            // With no task of the current spec to show, the service's latest tasks say what Swarm did instead.
+            const others = all.filter((t) => specOf(t.Spec) !== template);
+            const latestFirst = [...all].sort((a, b) => Date.parse(b.UpdatedAt) - Date.parse(a.UpdatedAt));
             fail(`not converged after ${env.TIMEOUT}: ${running.length} of ${replicas ?? wanted.length} tasks running${update ? `, update ${update.State}` : ""}` +
                 (lingering().length ? `, ${lingering().length} still stopping` : "") +
+                (!current.length && others.length ? `; Swarm has started no task of its current spec (${others.length} of earlier ones)` : "") +
+                (!all.length && (replicas ?? 1) > 0 ? "; Swarm has started no task for it" : "") +
                 (lost.length ? `; node ${lost.join(", node ")} and holds tasks Swarm is waiting for (bring it back, or \`docker node rm\` it)` : ""),
-                failed.length ? failed : waiting);
+                failed.length ? failed : waiting.length ? waiting : latestFirst);
         }
         sleep(POLL_MS);
     }

@@ -389,6 +389,13 @@ describe("convergence wait: every shape Swarm accepts", () => {
         { shape: "restart any, three slots whose tasks exited 0 once each (Swarm restarting them)", status: 1, within: [1, 3],
             answers: engine({ Replicated: { Replicas: 3 } }, template(), [1, 2, 3].map((i) => task(`t${i}`, template(), { Slot: i }, "shutdown", exited0))),
             stderr: "dockyard: service web did not converge: not converged after 1s: 0 of 3 tasks running" },
+        // A timeout with no task of the current spec names what there is instead.
+        { shape: "no task of the current spec, one of an earlier spec running", status: 1, within: [1, 3],
+            answers: engine({ Replicated: { Replicas: 1 } }, template(), [task("t1", { ContainerSpec: { Image: "app:0" } }, { Slot: 1 }, "running", running)]),
+            stderr: "dockyard: service web did not converge: not converged after 1s: 0 of 1 tasks running; Swarm has started no task of its current spec (1 of earlier ones)" },
+        { shape: "replicas: 1 and no task at all", status: 1, within: [1, 3],
+            answers: engine({ Replicated: { Replicas: 1 } }, template(), []),
+            stderr: "dockyard: service web did not converge: not converged after 1s: 0 of 1 tasks running; Swarm has started no task for it" },
         // Tasks from before the change: the service was updated after them.
         { shape: "an update back to a one-shot's earlier spec, its old tasks completed, the new not yet started", status: 1, within: [1, 3],
             answers: { ...engine({ Replicated: { Replicas: 1 } }, none, [task("t1", none, { Slot: 1 }, "shutdown", exited0)]),
@@ -412,6 +419,18 @@ describe("convergence wait: every shape Swarm accepts", () => {
                 { ...task("t4", template(), { Slot: 1 }, "running", running), CreatedAt: later(3600) },
             ]), "service inspect web-id": [{ ID: "web-id", UpdatedAt: later(3600), Spec: { Mode: { Replicated: { Replicas: 1 } }, TaskTemplate: template(), UpdateConfig: { Monitor: 1e9 } } }] } },
     ];
+    it("at the timeout, shows the tasks Swarm has when none is of the current spec", function () {
+        this.timeout(20_000);
+        const r = runAgainst(engine({ Replicated: { Replicas: 1 } }, template(), [
+            task("t1", { ContainerSpec: { Image: "app:0" } }, { Slot: 1 }, "running", running),
+            { ...task("t2", { ContainerSpec: { Image: "app:0" } }, { Slot: 1 }, "shutdown", { State: "rejected", Err: "No such image: app:0" }), UpdatedAt: later(5) },
+        ], { "service logs": "" }), "1s");
+        assert.strictEqual(r.status, 1);
+        assert.deepStrictEqual(r.stderr.split("\n").slice(1, 3), [
+            "  task web.1 (t2): rejected: No such image: app:0",
+            "  task web.1 (t1): running",
+        ]);
+    });
     // A result "at once" is bounded at 10 s under a 30 s timeout: well apart from the timeout on a busy machine.
     for (const row of rows) {
         it(`${row.shape}: ${row.status === 0 ? "converges" : "fails"} within ${row.within[0]}-${row.within[1]} s`, function () {

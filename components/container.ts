@@ -137,7 +137,7 @@ export class Container extends pulumi.ComponentResource {
                 readOnly: args.readOnlyRootFilesystem ?? false,
                 privileged: false,
                 // Wait for the health check (when there is one) so a broken image fails the update.
-                wait: args.healthCheck !== undefined,
+                wait: args.healthCheck !== undefined && !args.healthCheck.disable,
                 waitTimeout: 120,
                 mustRun: true,
             },

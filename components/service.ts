@@ -126,6 +126,18 @@ export const HealthCheckSchema = z.strictObject({
     retries: PositiveInt.optional(),
     /** Grace period after start during which failures do not count. @default "10s" */
     startPeriod: Duration.optional(),
+    /**
+     * `true` runs no health check, not even the image's own HEALTHCHECK (Compose's
+     * `healthcheck: { disable: true }`); nothing else may be set with it.
+     */
+    disable: z.literal(true, expected("true (leave it out to keep a health check)")).optional(),
+}).superRefine((h, ctx) => {
+    if (!h.disable) return;
+    for (const key of Object.keys(h)) {
+        if (key !== "disable" && h[key as keyof typeof h] !== undefined) {
+            ctx.addIssue({ code: "custom", path: [key], message: `disable: true runs no health check, so ${key} has nothing to apply to; remove one of the two` });
+        }
+    }
 });
 export type HealthCheck = z.input<typeof HealthCheckSchema>;
 
@@ -542,6 +554,8 @@ function capability(name: string): string {
 }
 /** The provider's health-check shape (the same for services and containers), with the defaults. */
 export function healthcheckSpec(h: HealthCheck) {
+    // Docker's test ["NONE"] turns off the image's HEALTHCHECK as well.
+    if (h.disable) return { tests: ["NONE"] };
     const v = withDefaults(DEFAULT_HEALTH, h);
     return {
         // An exec array, or a shell string run with CMD-SHELL; none: the image's, with these timings.

@@ -100,7 +100,7 @@ export const SERVICE_KEYS: Readonly<Record<string, KeyRule>> = {
     tmpfs: { handling: "mapped", note: "`mounts` with `tmpfs` (docker stack deploy leaves them out; see the deliberate differences)" },
     secrets: { handling: "mapped", note: "`secrets` (a uid, gid or mode other than root's and 0444, or a target outside /run/secrets, stops)" },
     configs: { handling: "mapped", note: "`configs` (a uid, gid or mode other than root's and 0444 stops)" },
-    healthcheck: { handling: "mapped", note: "`healthCheck`, Docker's timings for those left out; timings without `test` keep the image's command (`disable` stops)" },
+    healthcheck: { handling: "mapped", note: "`healthCheck`, Docker's timings for those left out; timings without `test` keep the image's command; `disable: true` or test `NONE` is `healthCheck: { disable: true }`" },
     user: { handling: "mapped", note: "`user`" },
     read_only: { handling: "mapped", note: "`readOnlyRootFilesystem`" },
     restart: { handling: "mapped", note: "`restart` as docker compose runs it, when `deploy.restart_policy` is not given" },
@@ -245,9 +245,10 @@ function resources(c: Collector, raw: Obj, base: string): Obj {
 }
 
 function healthCheck(c: Collector, raw: Obj, base: string): Obj | undefined {
+    // Either form turns off the image's own HEALTHCHECK too; Docker ignores the timings given with it.
     if (raw.disable === true || (Array.isArray(raw.test) && raw.test[0] === "NONE")) {
-        c.error(`${base}.${raw.disable === true ? "disable" : "test"}`, SCHEMA("services.<name>.healthCheck.disable") + "; without it the image's own HEALTHCHECK, if any, runs");
-        return undefined;
+        c.rest(raw, base, ["disable", "test", "interval", "timeout", "retries", "start_period", "start_interval"]);
+        return { disable: true };
     }
     c.rest(raw, base, ["test", "interval", "timeout", "retries", "start_period"]);
     let command: string[] | string | undefined;

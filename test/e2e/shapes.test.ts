@@ -62,6 +62,14 @@ const ONE_NODE: Row[] = [
         { deploy: { command: ["true"], restart: { condition: "any", delay: "0s" } }, within: NORMAL,
             result: /did not converge: its tasks keep exiting \(\d+ exited with code 0 in one slot\) and its restart condition any starts them again; for a one-shot task set the restart condition to none/ },
     ] },
+    { shape: "a health check, then every health check turned off (disable)", steps: [
+        { deploy: { ...sleeper, healthCheck: { command: ["true"], interval: "1s", startPeriod: "0s" } }, result: true, within: NORMAL },
+        { deploy: { ...sleeper, healthCheck: { disable: true } }, result: true, within: NORMAL },
+    ], after: (d, n) => {
+        assert.deepStrictEqual(JSON.parse(d(["service", "inspect", "--format", "{{json .Spec.TaskTemplate.ContainerSpec.Healthcheck}}", n])), { Test: ["NONE"] });
+        const [container] = d(["ps", "-q", "--filter", `label=com.docker.swarm.service.name=${n}`]).split("\n").filter(Boolean);
+        assert.strictEqual(d(["inspect", "--format", "{{if .State.Health}}{{.State.Health.Status}}{{else}}no health{{end}}", container]).trim(), "no health");
+    } },
     { shape: "a Swarm job (mode replicated-job), refused before any resource", steps: [
         { deploy: { ...sleeper, mode: "replicated-job" }, within: NORMAL,
             result: /- mode: unknown key; a service is replicated \(`replicas: N`\) or `global: true`; Swarm jobs \(replicated-job, global-job\) are not supported/ },

@@ -270,6 +270,7 @@ const EXPECTED: Record<string, { environment: any; secrets: any[]; findings: str
                     legacy: {
                         image: "busybox:1.35.0",
                         global: true,
+                        healthCheck: { disable: true },
                         networks: ["default"],
                         mounts: [
                             { target: "/data", hostPath: "/var/lib/legacy" },
@@ -296,7 +297,6 @@ const EXPECTED: Record<string, { environment: any; secrets: any[]; findings: str
                 "error services.legacy.environment.UNSET_VAR",
                 "error services.legacy.ports[0].published",
                 "warning services.legacy.volumes[0]",
-                "error services.legacy.healthcheck.disable",
                 "warning services.legacy.container_name",
                 "warning services.legacy.depends_on",
                 "error services.legacy.privileged",
@@ -381,12 +381,12 @@ describe("compose import: single mappings", () => {
     it("maps a CMD-SHELL health check to a shell string", () => {
         assert.strictEqual(service(one({ healthcheck: { test: ["CMD-SHELL", "curl -f http://localhost/ || exit 1"] } })).healthCheck.command, "curl -f http://localhost/ || exit 1");
     });
-    it("reports a disabled health check (test NONE), which the stack cannot express", () => {
-        const r = one({ healthcheck: { test: ["NONE"] } });
-        assert.strictEqual(service(r).healthCheck, undefined);
-        assert.deepStrictEqual(findings(r), [
-            "error services.app.healthcheck.test: no stack key for it yet (needs a stack schema addition: services.<name>.healthCheck.disable); without it the image's own HEALTHCHECK, if any, runs",
-        ]);
+    it("maps a disabled health check, either form, to disable (timings given with it are Docker's to ignore too)", () => {
+        for (const healthcheck of [{ test: ["NONE"] }, { disable: true }, { disable: true, interval: "5s", test: ["CMD", "true"] }]) {
+            const r = one({ healthcheck });
+            assert.deepStrictEqual(service(r).healthCheck, { disable: true }, JSON.stringify(healthcheck));
+            assert.deepStrictEqual(findings(r), []);
+        }
     });
     it("maps deploy.restart_policy key by key; a condition left out is Swarm's any", () => {
         const r = one({ deploy: { restart_policy: { condition: "on-failure", delay: "10s", max_attempts: "3", window: "1m0s" } } });

@@ -105,6 +105,14 @@ describe("Container", () => {
         });
     });
 
+    describe("health, disabled", () => {
+        it("turns the image's health check off and waits for no health", async () => {
+            const { spec } = await build("web", { image: "web:1", healthCheck: { disable: true } });
+            assert.deepStrictEqual(spec.healthcheck, { tests: ["NONE"] });
+            assert.strictEqual(spec.wait, false);
+        });
+    });
+
     describe("wiring", () => {
         it("maps command to the entrypoint and args to the command, env to NAME=value", async () => {
             const { spec } = await build("job", { image: "j:1", command: ["/bin/job"], args: ["--once"], env: { MODE: "batch", N: "3" }, user: "1000", readOnlyRootFilesystem: true });

@@ -303,6 +303,21 @@ describe("Service", () => {
             });
         });
 
+        it("turns every health check off, the image's own included, with disable (Docker's test NONE)", async () => {
+            const off = await build("a", { image: "i", healthCheck: { disable: true } });
+            assert.deepStrictEqual(off.spec.taskSpec.containerSpec.healthcheck, { tests: ["NONE"] });
+        });
+
+        it("refuses disable with anything it would leave unused, and disable other than true", async () => {
+            assert.deepStrictEqual(c.Service.check("db", { image: "db:1", healthCheck: { disable: true, command: "true", retries: 2 } }), [
+                "healthCheck.command: disable: true runs no health check, so command has nothing to apply to; remove one of the two",
+                "healthCheck.retries: disable: true runs no health check, so retries has nothing to apply to; remove one of the two",
+            ]);
+            assert.deepStrictEqual(c.Service.check("db", { image: "db:1", healthCheck: { disable: false as any } }), [
+                "healthCheck.disable: expected true (leave it out to keep a health check), got false",
+            ]);
+        });
+
         it("converts resources to nanoCpus and memoryBytes, sending only what was given", async () => {
             const both = await build("a", { image: "i", limits: { cpus: 0.5, memory: "256m" }, reservations: { cpus: 0.25, memory: 64 * MiB } });
             assert.deepStrictEqual(both.spec.taskSpec.resources, {

@@ -200,12 +200,12 @@ export function waitForService(): void {
      * name, say), else the address it has in the Swarm.
      */
     const converged = (svc: any, running: any[]): never => {
-        const ports: any[] = svc.Spec?.EndpointSpec?.Ports ?? [];
+        // The ports as Swarm published them (with the port it picked for one published "any"), else as asked.
+        const ports: any[] = svc.Endpoint?.Ports?.length ? svc.Endpoint.Ports : svc.Spec?.EndpointSpec?.Ports ?? [];
         const endpoints = new Set<string>();
         if (ports.length) {
             const ids = docker(["node", "ls", "-q"]).split("\n").filter(Boolean);
             const nodes: any[] = ids.length ? json(["node", "inspect", ...ids]) : [];
-            const serving = new Set(running.map((t) => t.NodeID));
             // A manager's Status.Addr can be 0.0.0.0 (listening on every address): its manager address says where.
             const address = (n: any) => {
                 const status = n.Status?.Addr && n.Status.Addr !== "0.0.0.0" ? n.Status.Addr : undefined;
@@ -213,9 +213,19 @@ export function waitForService(): void {
                 const a: string = n.Spec?.Labels?.["dockyard.address"] || status || manager || "localhost";
                 return a.includes(":") && !a.startsWith("[") ? `[${a}]` : a;
             };
+            const byId = new Map(nodes.map((n) => [n.ID, n]));
             for (const p of ports) {
-                const on = p.PublishMode === "host" ? nodes.filter((n) => serving.has(n.ID)) : nodes.filter((n) => n.Status?.State === "ready");
-                for (const n of on) endpoints.add(`${address(n)}:${p.PublishedPort}`);
+                if (p.PublishMode !== "host") {
+                    for (const n of nodes.filter((n) => n.Status?.State === "ready")) endpoints.add(`${address(n)}:${p.PublishedPort}`);
+                    continue;
+                }
+                // Host mode: on each node running a task, at the port that task's node gave it when Swarm picked one.
+                for (const t of running) {
+                    const n = byId.get(t.NodeID);
+                    const own = (t.Status?.PortStatus?.Ports ?? []).find((x: any) => x.TargetPort === p.TargetPort && (x.Protocol ?? "tcp") === (p.Protocol ?? "tcp"));
+                    const port = p.PublishedPort || own?.PublishedPort;
+                    if (n && port) endpoints.add(`${address(n)}:${port}`);
+                }
             }
         }
         require("fs").writeSync(1, JSON.stringify({ endpoints: [...endpoints].sort() }) + "\n");

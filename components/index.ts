@@ -44,6 +44,7 @@ export {
     UpdateOrder,
     isOneShot,
     mountSchema,
+    publishedPort,
 } from "./service";
 export { DOCKER_SOCKETS, dockerSocketIn } from "./socket";
 export { Volume, VolumeArgs, VolumeDeletion, VolumeSettings, VolumeSettingsSchema, isNodeLocal } from "./volume";

@@ -145,10 +145,12 @@ export const PortMappingSchema = z.strictObject({
     /** Port the container listens on. */
     target: Port,
     /**
-     * Port published on the nodes.
+     * Port published on the nodes, or `"any"` for one Swarm picks (Compose's `- "80"`): from its
+     * range 30000-32767 through the routing mesh, a free one on each node in host mode; the service's
+     * `endpoints` say which.
      * @default the same as `target`
      */
-    published: Port.optional(),
+    published: z.union([Port, z.literal("any")], expected('a port from 1 to 65535, or "any" for one Swarm picks')).optional(),
     /** @default "tcp" */
     protocol: z.enum(["tcp", "udp"], expected('"tcp" or "udp"')).optional(),
     /**
@@ -157,6 +159,11 @@ export const PortMappingSchema = z.strictObject({
     mode: oneOf(PublishMode).optional(),
 });
 export type PortMapping = z.input<typeof PortMappingSchema>;
+
+/** The port a mapping publishes on the nodes; undefined when Swarm picks it (`published: "any"`). */
+export function publishedPort(port: PortMapping): number | undefined {
+    return port.published === "any" ? undefined : port.published ?? port.target;
+}
 
 export const ResourcesSchema = z.strictObject({
     /** CPUs, e.g. 0.5. */
@@ -462,9 +469,9 @@ function settingsConflicts(p: Problems, s: Settings): void {
     if (s.replicas !== undefined && s.global) p.conflict(`replicas: ${s.replicas} cannot be combined with global: true; remove one of them`);
     const published = new Map<string, number>();
     (s.ports ?? []).forEach((port, i) => {
-        const key = `${port.published ?? port.target}/${port.protocol ?? "tcp"}`;
+        const key = `${publishedPort(port) ?? "any"}/${port.protocol ?? "tcp"}`;
         const prior = published.get(key);
-        if (prior !== undefined) p.conflict(`ports[${i}]: port ${key} is already published by ports[${prior}]; publish each port once`);
+        if (publishedPort(port) !== undefined && prior !== undefined) p.conflict(`ports[${i}]: port ${key} is already published by ports[${prior}]; publish each port once`);
         else published.set(key, i);
         if (s.endpointMode === EndpointMode.Dnsrr && (port.mode ?? PublishMode.Ingress) === PublishMode.Ingress) {
             p.conflict(`ports[${i}].mode: endpointMode "dnsrr" cannot publish through the ingress routing mesh; set mode "host" on every port`);
@@ -688,7 +695,7 @@ export class Service extends pulumi.ComponentResource {
                 mode: args.endpointMode ?? EndpointMode.Vip,
                 ports: args.ports?.map((port) => ({
                     targetPort: port.target,
-                    publishedPort: port.published ?? port.target,
+                    publishedPort: publishedPort(port),
                     protocol: port.protocol ?? "tcp",
                     publishMode: port.mode ?? PublishMode.Ingress,
                 })),

@@ -1,4 +1,4 @@
-import { Registry, issueTexts } from "@dockyard/components";
+import { Registry, issueTexts, publishedPort } from "@dockyard/components";
 import { RunError } from "@pulumi/pulumi";
 import { createHash } from "crypto";
 import { checkingFactory, effectiveService, isImageReference, mapEnvironment } from "./map";
@@ -109,13 +109,14 @@ function crossCheck(env: Environment, keys: ConfigKeys): string[] {
         (s.mounts ?? []).forEach((m, i) => {
             if (m.volume !== undefined) mustExist(`${base}.mounts[${i}].volume`, "volumes", m.volume, env.volumes);
         });
-        if (env.defaults.requireHealthCheck && !s.healthCheck) {
-            p.push(`${base}.healthCheck: expected a health check (defaults.requireHealthCheck is true in this environment), got nothing`);
+        if (env.defaults.requireHealthCheck && (!s.healthCheck || s.healthCheck.disable)) {
+            p.push(`${base}.healthCheck: expected a health check (defaults.requireHealthCheck is true in this environment), got ${s.healthCheck ? "disable: true" : "nothing"}`);
         }
         // Within one service the library's own rule applies; here, across services.
         const mine = new Map<string, string>();
         (s.ports ?? []).forEach((port, i) => {
-            const key = `${port.published ?? port.target}/${port.protocol ?? "tcp"}`;
+            if (publishedPort(port) === undefined) return;
+            const key = `${publishedPort(port)}/${port.protocol ?? "tcp"}`;
             const prior = published.get(key);
             if (prior) p.push(`${base}.ports[${i}]: port ${key} is already published by ${prior}; publish each port once`);
             else if (!mine.has(key)) mine.set(key, `${base}.ports[${i}]`);

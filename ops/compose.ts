@@ -94,7 +94,7 @@ export const SERVICE_KEYS: Readonly<Record<string, KeyRule>> = {
     entrypoint: { handling: "mapped", note: "`command`" },
     command: { handling: "mapped", note: "`args`" },
     environment: { handling: "mapped", note: "`env` (a variable without a value stops)" },
-    ports: { handling: "mapped", note: "`ports` (a port without a published port, or bound to a host IP, stops)" },
+    ports: { handling: "mapped", note: "`ports`; one without a published port is `published: \"any\"`, a free port Swarm picks (bound to a host IP, it stops)" },
     networks: { handling: "mapped", note: "`networks` and `aliases` (aliases that differ between networks, and fixed addresses, stop)" },
     volumes: { handling: "mapped", note: "`mounts`: volumes (`nocopy` as `noCopy`), binds, tmpfs with or without a size (an anonymous volume or bind propagation stops)" },
     tmpfs: { handling: "mapped", note: "`mounts` with `tmpfs` (docker stack deploy leaves them out; see the deliberate differences)" },
@@ -666,16 +666,15 @@ export function mapCompose(doc: Obj, opts: MapOptions): ComposeImport {
             (raw.ports as Obj[]).forEach((p, i) => {
                 const pbase = `${base}.ports[${i}]`;
                 const out: Obj = { target: number(p.target) };
-                if (p.published === undefined || p.published === null || p.published === "") {
-                    c.error(`${pbase}.published`, `none given: Swarm publishes it on a free port it picks; Dockyard cannot, so the port is not imported`);
-                } else out.published = number(p.published);
+                // None given: Swarm publishes it on a free port it picks.
+                out.published = p.published === undefined || p.published === null || p.published === "" ? "any" : number(p.published);
                 if (p.protocol !== undefined) {
                     if (p.protocol === "tcp" || p.protocol === "udp") out.protocol = p.protocol;
                     else c.error(`${pbase}.protocol`, `Dockyard publishes tcp or udp, got ${JSON.stringify(p.protocol)}`);
                 }
                 if (p.mode !== undefined) out.mode = p.mode;
                 c.rest(p, pbase, ["target", "published", "protocol", "mode"]);
-                if (out.published !== undefined) s.ports.push(out);
+                s.ports.push(out);
             });
         }
 

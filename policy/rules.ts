@@ -85,8 +85,8 @@ export interface Workload {
     readonly volumes: readonly string[];
     readonly networks: readonly string[];
     readonly networkMode?: string;
-    /** Host ports it publishes. */
-    readonly published: readonly number[];
+    /** Host ports it publishes; `{ any: target }` for a port Swarm picks (published "any"). */
+    readonly published: ReadonlyArray<number | { readonly any: number }>;
 }
 
 const arr = <T>(v: T[] | undefined | null): T[] => (Array.isArray(v) ? v : []);
@@ -110,7 +110,9 @@ export function workloadOf(type: string, name: string, props: Record<string, any
             bindSources: arr(known(() => spec.mounts)).filter((m: any) => known(() => m.type) === "bind").map((m: any) => known(() => m.source) ?? ""),
             volumes: arr(known(() => spec.mounts)).filter((m: any) => known(() => m.type) === "volume").map((m: any) => known(() => m.source) ?? ""),
             networks: arr(known(() => props.taskSpec?.networksAdvanceds)).map((n: any) => known(() => n.name) ?? known(() => n.id) ?? ""),
-            published: arr(known(() => props.endpointSpec?.ports)).map((p: any) => known(() => p.publishedPort)).filter((p: any): p is number => typeof p === "number" && p > 0),
+            // A port left without a published port (not one unknown until deploy) is one Swarm picks.
+            published: arr(known(() => props.endpointSpec?.ports)).map((p: any) => (p.publishedPort === undefined && typeof known(() => p.targetPort) === "number" ? { any: p.targetPort } : known(() => p.publishedPort)))
+                .filter((p: any): p is number | { any: number } => (typeof p === "number" && p > 0) || typeof p?.any === "number"),
         };
     }
     if (type === CONTAINER) {
@@ -251,9 +253,9 @@ export const checkMemoryLimits: Check = (w) => {
 
 export const checkDeclaredPublicPorts: Check = (w, s) => {
     const allowed = s.public?.[w.name] ?? [];
-    return w.published.filter((p) => !allowed.includes(p)).map(
-        (p) => `${w.label} publishes port ${p} on the host, which is not declared public. Declare it in policy.publicPorts (service: [ports]) in the stack file, or stop publishing it.`,
-    );
+    return w.published.filter((p) => typeof p !== "number" || !allowed.includes(p)).map((p) => (typeof p === "number"
+        ? `${w.label} publishes port ${p} on the host, which is not declared public. Declare it in policy.publicPorts (service: [ports]) in the stack file, or stop publishing it.`
+        : `${w.label} publishes its port ${p.any} on a host port Swarm picks, which cannot be declared public. Give it a published port and declare that in policy.publicPorts (service: [ports]) in the stack file, or stop publishing it.`));
 };
 
 const DESCRIPTIONS: Record<Rule, string> = {

@@ -8,7 +8,7 @@ import {
 } from "../integration/prereqs";
 
 /** A deploy of the row's service: its arguments, and `true` (succeeds) or the pattern its failure output matches. */
-interface Deploy { readonly deploy: object; readonly result: true | RegExp; readonly within: number }
+interface Deploy { readonly deploy: object; readonly result: true | RegExp; readonly within: number; readonly unchanged?: true }
 /** A change made by hand between deploys, given the docker CLI of the engine and the service's name. */
 interface ByHand { readonly byHand: string; readonly run: (docker: (args: string[]) => string, name: string) => Promise<void> | void }
 interface Row { readonly shape: string; readonly steps: ReadonlyArray<Deploy | ByHand>; readonly after?: (docker: (args: string[]) => string, name: string) => void }
@@ -69,6 +69,15 @@ const ONE_NODE: Row[] = [
         assert.deepStrictEqual(JSON.parse(d(["service", "inspect", "--format", "{{json .Spec.TaskTemplate.ContainerSpec.Healthcheck}}", n])), { Test: ["NONE"] });
         const [container] = d(["ps", "-q", "--filter", `label=com.docker.swarm.service.name=${n}`]).split("\n").filter(Boolean);
         assert.strictEqual(d(["inspect", "--format", "{{if .State.Health}}{{.State.Health.Status}}{{else}}no health{{end}}", container]).trim(), "no health");
+    } },
+    { shape: "a host-mode port published on one Swarm picks (published \"any\"), deployed twice", steps: [
+        { deploy: { ...sleeper, endpointMode: "dnsrr", ports: [{ target: 9090, published: "any", mode: "host" }] }, result: true, within: NORMAL },
+        { deploy: { ...sleeper, endpointMode: "dnsrr", ports: [{ target: 9090, published: "any", mode: "host" }] }, result: true, within: NORMAL, unchanged: true },
+    ], after: (d, n) => {
+        const [task] = d(["service", "ps", "-q", "--filter", "desired-state=running", n]).split("\n").filter(Boolean);
+        const [port] = JSON.parse(d(["inspect", "--type", "task", "--format", "{{json .Status.PortStatus.Ports}}", task]));
+        assert.strictEqual(port.TargetPort, 9090);
+        assert.ok(port.PublishedPort > 0, JSON.stringify(port));
     } },
     { shape: "a Swarm job (mode replicated-job), refused before any resource", steps: [
         { deploy: { ...sleeper, mode: "replicated-job" }, within: NORMAL,
@@ -138,6 +147,8 @@ function rows(table: Row[], project: () => ServiceProject, docker: () => (args: 
                         assert.notStrictEqual(r.code, 0, r.out);
                         assert.match(r.out, step.result);
                     }
+                    // A deploy of what is already deployed changes nothing (no difference read back from Swarm).
+                    if (step.unchanged) assert.doesNotMatch(r.out, /\b(updated|replaced|created|deleted)\b/, r.out);
                     assert.ok(r.seconds < step.within, `the deploy took ${r.seconds} s, more than ${step.within} s`);
                 }
                 row.after?.(docker(), name);

@@ -453,10 +453,21 @@ describe("integration: compose import, case by case", function () {
 
     describe("6. paths, modes, names, messages", () => {
         it("reports findings at the user's own port index after a range the loader expands", () => {
-            const r = run(project({ "compose.yaml": 'services:\n  app:\n    image: busybox:1.35.0\n    ports:\n      - "8000-8002:8000-8002"\n      - "9000"\n      - "9100-9101"\n' }));
+            const r = run(project({ "compose.yaml": 'services:\n  app:\n    image: busybox:1.35.0\n    ports:\n      - "8000-8002:8000-8002"\n      - "9000/sctp"\n      - "9100-9101/sctp"\n' }));
             assert.deepStrictEqual(findingLines(r), [
-                "unsupported: services.app.ports[1].published: none given: Swarm publishes it on a free port it picks; Dockyard cannot, so the port is not imported",
-                "unsupported: services.app.ports[2].published: none given: Swarm publishes it on a free port it picks; Dockyard cannot, so the port is not imported",
+                'unsupported: services.app.ports[1].protocol: Dockyard publishes tcp or udp, got "sctp"',
+                'unsupported: services.app.ports[2].protocol: Dockyard publishes tcp or udp, got "sctp"',
+            ]);
+        });
+
+        it("imports a port without a published port as one Swarm picks, ranges included", () => {
+            const r = run(project({ "compose.yaml": 'services:\n  app:\n    image: busybox:1.35.0\n    ports:\n      - "9000"\n      - "9100-9101/udp"\n      - "8080:80"\n' }));
+            assert.deepStrictEqual(findingLines(r), []);
+            assert.deepStrictEqual((r.environment as any).services.app.ports, [
+                { target: 9000, published: "any", protocol: "tcp", mode: "ingress" },
+                { target: 9100, published: "any", protocol: "udp", mode: "ingress" },
+                { target: 9101, published: "any", protocol: "udp", mode: "ingress" },
+                { target: 80, published: 8080, protocol: "tcp", mode: "ingress" },
             ]);
         });
 

@@ -271,6 +271,7 @@ const EXPECTED: Record<string, { environment: any; secrets: any[]; findings: str
                         image: "busybox:1.35.0",
                         global: true,
                         healthCheck: { disable: true },
+                        ports: [{ target: 7000, published: "any", protocol: "tcp", mode: "ingress" }],
                         networks: ["default"],
                         mounts: [
                             { target: "/data", hostPath: "/var/lib/legacy" },
@@ -295,7 +296,6 @@ const EXPECTED: Record<string, { environment: any; secrets: any[]; findings: str
                 "warning services.api.env_file",
                 "error services.cache.deploy.placement.max_replicas_per_node",
                 "error services.legacy.environment.UNSET_VAR",
-                "error services.legacy.ports[0].published",
                 "warning services.legacy.volumes[0]",
                 "warning services.legacy.container_name",
                 "warning services.legacy.depends_on",

@@ -157,6 +157,9 @@ describe("policy pack rules", () => {
                 'service "web" (web-service) publishes port 9090 on the host, which is not declared public. Declare it in policy.publicPorts (service: [ports]) in the stack file, or stop publishing it.',
                 'container "worker" (worker-container) publishes port 5432 on the host, which is not declared public. Declare it in policy.publicPorts (service: [ports]) in the stack file, or stop publishing it.',
             ]],
+            [Rule.DeclaredPublicPorts, [goodService((s) => s.endpointSpec.ports.push({ targetPort: 9000, protocol: "tcp", publishMode: "host" }))], [
+                'service "web" (web-service) publishes its port 9000 on a host port Swarm picks, which cannot be declared public. Give it a published port and declare that in policy.publicPorts (service: [ports]) in the stack file, or stop publishing it.',
+            ]],
             [Rule.StatefulVolumeProtected, [goodService(), kvVolume(false), { type: VOLUME, name: "scratch-volume", props: { name: "scratch" } }], [
                 'volume "kv-data" (kv-data-volume) holds the data of service "web" (web-service) but is not protected, so `pulumi destroy` or a replacement can remove it. Set deletion: protect on the volume in the stack file (retain is not visible to policies: the analyzer protocol carries protect, not retainOnDelete).',
             ]],

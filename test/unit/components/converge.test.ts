@@ -75,6 +75,33 @@ describe("convergence wait", () => {
         ] }) + "\n");
     });
 
+    it("prints the ports Swarm picked for published \"any\": the service's through the routing mesh, each task's in host mode", () => {
+        const template = { ContainerSpec: { Image: "web:1" } };
+        const at = "2026-11-24T10:00:00Z";
+        const node = (ID: string, Addr: string) => ({ ID, Status: { State: "ready", Addr }, Spec: { Labels: {} } });
+        const task = (ID: string, NodeID: string, port: number) => ({ ID, ServiceID: "web-id", NodeID, Spec: template, DesiredState: "running", UpdatedAt: at,
+            Status: { State: "running", PortStatus: { Ports: [{ TargetPort: 9090, PublishedPort: port, Protocol: "tcp", PublishMode: "host" }] } } });
+        const r = runAgainst({
+            "service inspect web-id": [{
+                ID: "web-id", UpdatedAt: at, UpdateStatus: { State: "completed", StartedAt: at },
+                Spec: { Mode: { Replicated: { Replicas: 2 } }, TaskTemplate: template, UpdateConfig: { Monitor: 30e9 }, EndpointSpec: { Ports: [
+                    { TargetPort: 80, PublishMode: "ingress" },
+                    { TargetPort: 9090, PublishMode: "host" },
+                ] } },
+                Endpoint: { Ports: [
+                    { TargetPort: 80, PublishedPort: 30001, Protocol: "tcp", PublishMode: "ingress" },
+                    { TargetPort: 9090, Protocol: "tcp", PublishMode: "host" },
+                ] },
+            }],
+            "service ps -q --no-trunc web-id": "t1\nt2\n",
+            "inspect --type task t1 t2": [task("t1", "n1", 32768), task("t2", "n2", 32771)],
+            "node ls -q": "n1\nn2\n",
+            "node inspect n1 n2": [node("n1", "10.213.0.11"), node("n2", "10.213.0.12")],
+        });
+        assert.strictEqual(r.stderr, "");
+        assert.strictEqual(r.stdout, JSON.stringify({ endpoints: ["10.213.0.11:30001", "10.213.0.11:32768", "10.213.0.12:30001", "10.213.0.12:32771"] }) + "\n");
+    });
+
     it("names a node that is down when its tasks keep the rollout from finishing", () => {
         const template = { ContainerSpec: { Image: "web:2" } };
         const at = "2026-11-24T10:00:00Z";

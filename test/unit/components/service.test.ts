@@ -228,6 +228,24 @@ describe("Service", () => {
             assert.deepStrictEqual(await valueOf(svc.endpoints), ["10.213.0.11:80", "10.213.0.12:9090"]);
         });
 
+        it("leaves the published port to Swarm for published \"any\", and reports where Swarm put it", async () => {
+            const { svc, spec } = await build("web", {
+                image: "w:1",
+                ports: [{ target: 80, published: "any" }, { target: 80, published: "any", protocol: "udp" }, { target: 9090, published: "any", mode: c.PublishMode.Host }],
+            });
+            assert.deepStrictEqual(spec.endpointSpec.ports, [
+                { targetPort: 80, protocol: "tcp", publishMode: "ingress" },
+                { targetPort: 80, protocol: "udp", publishMode: "ingress" },
+                { targetPort: 9090, protocol: "tcp", publishMode: "host" },
+            ]);
+            assert.deepStrictEqual(await valueOf(svc.endpoints), ["10.213.0.11:80", "10.213.0.12:9090"]);
+            // Two ports Swarm picks never collide, whatever their targets.
+            assert.deepStrictEqual(c.Service.check("w", { image: "w:1", ports: [{ target: 80, published: "any" }, { target: 80, published: "any" }, { target: 80 }] }), []);
+            assert.deepStrictEqual(c.Service.check("w", { image: "w:1", ports: [{ target: 80, published: "auto" as any }] }), [
+                'ports[0].published: expected a port from 1 to 65535, or "any" for one Swarm picks, got "auto"',
+            ]);
+        });
+
         it("runs one task per node in global mode, with dnsrr and host ports", async () => {
             const { spec } = await build("agent", {
                 image: "agent:1", global: true, endpointMode: c.EndpointMode.Dnsrr, ports: [{ target: 9100, mode: c.PublishMode.Host }],
@@ -426,7 +444,7 @@ describe("Service", () => {
             ["bad port numbers, mode and protocol", () => ({ image: "i", ports: [{ target: 0, published: 70000, mode: "mesh" as any, protocol: "sctp" as any }] }),
                 [
                     "ports[0].target: expected a port from 1 to 65535, got 0",
-                    "ports[0].published: expected a port from 1 to 65535, got 70000",
+                    'ports[0].published: expected a port from 1 to 65535, got 70000',
                     'ports[0].protocol: expected "tcp" or "udp", got "sctp"',
                     'ports[0].mode: expected one of "ingress", "host", got "mesh"',
                 ]],

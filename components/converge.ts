@@ -216,13 +216,16 @@ export function waitForService(): void {
             const byId = new Map(nodes.map((n) => [n.ID, n]));
             for (const p of ports) {
                 if (p.PublishMode !== "host") {
-                    for (const n of nodes.filter((n) => n.Status?.State === "ready")) endpoints.add(`${address(n)}:${p.PublishedPort}`);
+                    if (p.PublishedPort) for (const n of nodes.filter((n) => n.Status?.State === "ready")) endpoints.add(`${address(n)}:${p.PublishedPort}`);
                     continue;
                 }
-                // Host mode: on each node running a task, at the port that task's node gave it when Swarm picked one.
+                // Host mode: on each node running a task, at the port that task's node gave it when Swarm
+                // picked one (the n-th such port of a target and protocol is the task's n-th).
+                const same = (x: any) => x.TargetPort === p.TargetPort && (x.Protocol ?? "tcp") === (p.Protocol ?? "tcp");
+                const nth = ports.filter((x) => x.PublishMode === "host" && same(x)).indexOf(p);
                 for (const t of running) {
                     const n = byId.get(t.NodeID);
-                    const own = (t.Status?.PortStatus?.Ports ?? []).find((x: any) => x.TargetPort === p.TargetPort && (x.Protocol ?? "tcp") === (p.Protocol ?? "tcp"));
+                    const own = (t.Status?.PortStatus?.Ports ?? []).filter(same)[nth];
                     const port = p.PublishedPort || own?.PublishedPort;
                     if (n && port) endpoints.add(`${address(n)}:${port}`);
                 }
@@ -259,6 +262,17 @@ export function waitForService(): void {
     // The update status at the start belongs to an earlier rollout when it began before the last
     // change to the service; any other status (now or later) is this change's rollout.
     const first = service();
+    // A port asked to be left to Swarm that the service still publishes on a fixed port: the Docker
+    // provider keeps a published port it once set (it reads the port back as its own), so a port
+    // changed to "any", or one that took the place of a removed port, keeps the old number.
+    const anyPorts: Array<{ target: number; protocol: string }> = env.ANY_PORTS ? JSON.parse(env.ANY_PORTS) : [];
+    const specPorts: any[] = first.Spec?.EndpointSpec?.Ports ?? [];
+    const pinned = anyPorts.map((a) => specPorts.find((p) => p.TargetPort === a.target && (p.Protocol ?? "tcp") === a.protocol && p.PublishedPort > 0)).filter(Boolean);
+    if (pinned.length) {
+        fail(`its port${pinned.length === 1 ? "" : "s"} ${pinned.map((p) => `${p.TargetPort}/${p.Protocol ?? "tcp"}`).join(", ")} should be published on one Swarm picks (published "any"), ` +
+            `but ${pinned.length === 1 ? "it is" : "they are"} still on ${pinned.map((p) => p.PublishedPort).join(", ")}: the Docker provider keeps a published port it once set. ` +
+            `Deploy once without ${pinned.length === 1 ? "that port" : "those ports"}, then with ${pinned.length === 1 ? "it" : "them"} again (or give a published port)`, []);
+    }
     // (Swarm moves UpdatedAt on when it completes a rollout, at its CompletedAt: that one is this change's.)
     const near = (a: string | undefined, b: string | undefined) => Math.abs(Date.parse(a ?? "") - Date.parse(b ?? "")) <= 1000;
     const stale = first.UpdateStatus && Date.parse(first.UpdateStatus.StartedAt) < Date.parse(first.UpdatedAt) - 1000 && !near(first.UpdateStatus.CompletedAt, first.UpdatedAt)
@@ -427,7 +441,7 @@ export function waitForService(): void {
             const latestFirst = [...all].sort((a, b) => Date.parse(b.UpdatedAt) - Date.parse(a.UpdatedAt));
             fail(`not converged after ${env.TIMEOUT}: ${running.length} of ${replicas ?? wanted.length} tasks running${update ? `, update ${update.State}` : ""}` +
                 (lingering().length ? `, ${lingering().length} still stopping` : "") +
-                (!current.length && others.length ? `; Swarm has started no task of its current spec (${others.length} of earlier ones)` : "") +
+                (!current.length && others.length ? `; Swarm has started no task of its current spec (${others.length} ${others.length === 1 ? "task" : "tasks"} of earlier specs)` : "") +
                 (!all.length && (replicas ?? 1) > 0 ? "; Swarm has started no task for it" : "") +
                 (lost.length ? `; node ${lost.join(", node ")} and holds tasks Swarm is waiting for (bring it back, or \`docker node rm\` it)` : ""),
                 failed.length ? failed : waiting.length ? waiting : latestFirst);

@@ -604,7 +604,8 @@ export class Service extends pulumi.ComponentResource {
     /** The image reference the service runs. */
     public readonly imageRef: pulumi.Output<string>;
     /**
-     * `address:port` where each published port answers, as of the last change: every ready node for
+     * `address:port` where each published port answers, as of the last change (a host-mode port
+     * Swarm picks, `published: "any"`, is another one after each restart of a task): every ready node for
      * the routing mesh, the nodes running a task for host mode. A node's address is the one it has
      * in the Swarm, or its label `dockyard.address` (e.g. a public name) when set.
      */
@@ -711,6 +712,8 @@ export class Service extends pulumi.ComponentResource {
         // of a start-first rollout and cannot watch global services; and it deletes a service that
         // fails its first convergence, taking the reason with it. Swarm's own word instead: the
         // update status and the tasks, asked again after every change of the spec.
+        const anyPorts = (args.ports ?? []).filter((port) => publishedPort(port) === undefined)
+            .map((port) => ({ target: port.target, protocol: port.protocol ?? "tcp" }));
         this.converged = new command.local.Command(
             childName(name, "converged"),
             {
@@ -722,6 +725,8 @@ export class Service extends pulumi.ComponentResource {
                     TIMEOUT: args.convergeTimeout ?? DEFAULT_CONVERGE_TIMEOUT,
                     // Any change of the spec changes this, so the wait runs again after every update.
                     SPEC: pulumi.unsecret(pulumi.jsonStringify(spec).apply((j) => shortHash([j], 16))),
+                    // The ports left to Swarm, which the wait checks the provider really left to it.
+                    ...(anyPorts.length ? { ANY_PORTS: JSON.stringify(anyPorts) } : {}),
                 },
                 logging: "stderr",
             },

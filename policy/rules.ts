@@ -55,6 +55,16 @@ const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
  * and checks the real value when `up` registers the resource. (@pulumi/policy's props proxy
  * throws an UnknownValueError on reading an unknown value.)
  */
+/** Whether a value is left out: not set, as opposed to unknown until deploy. */
+function absent(read: () => unknown): boolean {
+    try {
+        return read() === undefined;
+    } catch (e) {
+        if (e instanceof Error && e.constructor.name === "UnknownValueError") return false;
+        throw e;
+    }
+}
+
 function known<T>(read: () => T): T | undefined {
     try {
         const v = read();
@@ -111,7 +121,7 @@ export function workloadOf(type: string, name: string, props: Record<string, any
             volumes: arr(known(() => spec.mounts)).filter((m: any) => known(() => m.type) === "volume").map((m: any) => known(() => m.source) ?? ""),
             networks: arr(known(() => props.taskSpec?.networksAdvanceds)).map((n: any) => known(() => n.name) ?? known(() => n.id) ?? ""),
             // A port left without a published port (not one unknown until deploy) is one Swarm picks.
-            published: arr(known(() => props.endpointSpec?.ports)).map((p: any) => (p.publishedPort === undefined && typeof known(() => p.targetPort) === "number" ? { any: p.targetPort } : known(() => p.publishedPort)))
+            published: arr(known(() => props.endpointSpec?.ports)).map((p: any) => (absent(() => p.publishedPort) && typeof known(() => p.targetPort) === "number" ? { any: p.targetPort } : known(() => p.publishedPort)))
                 .filter((p: any): p is number | { any: number } => (typeof p === "number" && p > 0) || typeof p?.any === "number"),
         };
     }
@@ -255,7 +265,7 @@ export const checkDeclaredPublicPorts: Check = (w, s) => {
     const allowed = s.public?.[w.name] ?? [];
     return w.published.filter((p) => typeof p !== "number" || !allowed.includes(p)).map((p) => (typeof p === "number"
         ? `${w.label} publishes port ${p} on the host, which is not declared public. Declare it in policy.publicPorts (service: [ports]) in the stack file, or stop publishing it.`
-        : `${w.label} publishes its port ${p.any} on a host port Swarm picks, which cannot be declared public. Give it a published port and declare that in policy.publicPorts (service: [ports]) in the stack file, or stop publishing it.`));
+        : `${w.label} publishes its container port ${p.any} on a host port Swarm picks, which cannot be declared public. Give it a published port and declare that in policy.publicPorts (service: [ports]) in the stack file, or stop publishing it.`));
 };
 
 const DESCRIPTIONS: Record<Rule, string> = {

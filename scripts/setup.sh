@@ -7,6 +7,7 @@
 # Idempotent and quiet when all is in place. Environment knobs:
 #   DOCKYARD_NO_SWARM=1     do not initialise a single-node Swarm
 #   DOCKYARD_CACHE=<dir>    where built tools are cached (default ~/.cache/dockyard)
+#   DOCKYARD_STATE_DIR=<dir> this machine's stack state and passphrase (default ~/.local/state/dockyard)
 #   PULUMI_BACKEND_URL, PULUMI_CONFIG_PASSPHRASE(_FILE), DOCKER_HOST: see README.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -81,12 +82,13 @@ fi
 run pulumi preview --stack dev --diff
 up_log="$(mktemp)"
 if ! run pulumi up --stack dev --yes --skip-preview 2>&1 | tee "$up_log"; then
-  if grep -q "already exists" "$up_log"; then
+  if grep -Eq "Error response from daemon: .*already exists" "$up_log"; then
     {
       echo "dockyard: the deploy stopped on a name the engine already uses (above): an object with a dev stack"
-      echo "dockyard: name exists that this machine's state ($PULUMI_BACKEND_URL) does not track, left by another"
-      echo "dockyard: backend or made by hand. Destroy it from the state that made it (PULUMI_BACKEND_URL=... npm run"
-      echo "dockyard: pulumi -- destroy --stack dev), or remove it with docker, then run \`npm run setup\` again."
+      echo "dockyard: name exists that the state at $PULUMI_BACKEND_URL does not track: deployed from a clone"
+      echo "dockyard: that keeps its own state (its .pulumi-state/), or made by hand. Run \`npm run pulumi -- destroy"
+      echo "dockyard: --stack dev\` in the clone that deployed it, or remove the object with docker, then run"
+      echo "dockyard: \`npm run setup\` again."
     } >&2
   fi
   rm -f "$up_log"

@@ -74,6 +74,27 @@ describe("e2e: deploy with gc: true, then rollback past the kept builds", functi
         assert.deepStrictEqual(stored, [...new Set([recorded[0], recorded[3], recorded[4]].map(digestOf))].sort(), fifth.stdout);
         assert.match(fifth.stdout, /dockyard: registry 127\.0\.0\.1:\d+, dockyard\/app \(keep 2\): \d+ manifests; keeping /);
 
+        // `gc <stack>` from the command line: with gc off, a failed release 6 and releases 7 and 8
+        // leave release 6's build behind; a dry run names it and removes nothing, then gc removes it.
+        deploy((env) => { env.gc = false; Object.assign(env.images.app.buildArgs, { APP_VERSION: "v6", BREAK_HEALTH: "1" }); }, 1);
+        deploy((env) => Object.assign(env.images.app.buildArgs, { APP_VERSION: "v7", BREAK_HEALTH: "0" }), 0);
+        deploy((env) => (env.images.app.buildArgs.APP_VERSION = "v8"), 0);
+        const all = releases();
+        assert.deepStrictEqual(all.map((r) => r.result).slice(5), ["failed", "succeeded", "succeeded"]);
+        const before = (await api.stored("dockyard/app")).map((m) => m.digest).sort();
+        // What stays: the builds of the succeeded releases (the newest two among them); what goes: the failed release 6's.
+        const good = new Set(all.filter((r) => r.result === "succeeded").map(digestOf));
+        const leftOver = before.filter((d) => !good.has(d));
+        assert.strictEqual(leftOver.length, 1, JSON.stringify({ before, good: [...good] }));
+        const dry = box.dockyard(["gc", "it", "--dry-run"]);
+        assert.strictEqual(dry.code, 0, dry.stdout + dry.stderr);
+        assert.ok(dry.stdout.includes("dockyard: registry hygiene for it (dry run: nothing is removed)\n"), dry.stdout);
+        assert.match(dry.stdout, new RegExp(`would remove 1, up to [^:]+: ${leftOver[0].slice(0, 19)}`));
+        assert.deepStrictEqual((await api.stored("dockyard/app")).map((m) => m.digest).sort(), before);
+        const gc = box.dockyard(["gc", "it"]);
+        assert.strictEqual(gc.code, 0, gc.stdout + gc.stderr);
+        assert.deepStrictEqual((await api.stored("dockyard/app")).map((m) => m.digest).sort(), before.filter((d) => d !== leftOver[0]), gc.stdout);
+
         // Release 1 is older than the newest 2 builds; its record kept it, so rollback works.
         const back = box.dockyard(["rollback", "it", "--to", "1", "--yes"]);
         assert.strictEqual(back.code, 0, back.stdout + back.stderr);

@@ -79,6 +79,11 @@ const ONE_NODE: Row[] = [
         assert.strictEqual(port.TargetPort, 9090);
         assert.ok(port.PublishedPort > 0, JSON.stringify(port));
     } },
+    { shape: "a fixed host port changed to published \"any\" (the provider keeps the old port: said at once)", steps: [
+        { deploy: { ...sleeper, endpointMode: "dnsrr", ports: [{ target: 9090, published: 19091, mode: "host" }] }, result: true, within: NORMAL },
+        { deploy: { ...sleeper, endpointMode: "dnsrr", ports: [{ target: 9090, published: "any", mode: "host" }] }, within: NORMAL,
+            result: /did not converge: its port 9090\/tcp should be published on one Swarm picks \(published "any"\), but it is still on 19091: the Docker provider keeps a published port it once set/ },
+    ] },
     { shape: "a Swarm job (mode replicated-job), refused before any resource", steps: [
         { deploy: { ...sleeper, mode: "replicated-job" }, within: NORMAL,
             result: /- mode: unknown key; a service is replicated \(`replicas: N`\) or `global: true`; Swarm jobs \(replicated-job, global-job\) are not supported/ },

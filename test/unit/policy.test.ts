@@ -5,7 +5,7 @@ import * as assert from "assert";
 import type { PolicyResource, ResourceValidationArgs, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { mockState, registered, resetRecorder, reveal, setConfig, settle, valueOf } from "./harness";
 import { stackEnvironment } from "./stacks";
-import { CONTAINER, RULES, Rule, SERVICE, VOLUME, policies, secretLooking } from "../../policy/rules";
+import { CONTAINER, RULES, Rule, SERVICE, VOLUME, policies, secretLooking, workloadOf } from "../../policy/rules";
 import { PackConfig, PolicyConfigError, packConfig, violationsFrom } from "../../ops/policy";
 import { CONVERGE_SCRIPT } from "../../components/converge";
 
@@ -158,7 +158,7 @@ describe("policy pack rules", () => {
                 'container "worker" (worker-container) publishes port 5432 on the host, which is not declared public. Declare it in policy.publicPorts (service: [ports]) in the stack file, or stop publishing it.',
             ]],
             [Rule.DeclaredPublicPorts, [goodService((s) => s.endpointSpec.ports.push({ targetPort: 9000, protocol: "tcp", publishMode: "host" }))], [
-                'service "web" (web-service) publishes its port 9000 on a host port Swarm picks, which cannot be declared public. Give it a published port and declare that in policy.publicPorts (service: [ports]) in the stack file, or stop publishing it.',
+                'service "web" (web-service) publishes its container port 9000 on a host port Swarm picks, which cannot be declared public. Give it a published port and declare that in policy.publicPorts (service: [ports]) in the stack file, or stop publishing it.',
             ]],
             [Rule.StatefulVolumeProtected, [goodService(), kvVolume(false), { type: VOLUME, name: "scratch-volume", props: { name: "scratch" } }], [
                 'volume "kv-data" (kv-data-volume) holds the data of service "web" (web-service) but is not protected, so `pulumi destroy` or a replacement can remove it. Set deletion: protect on the volume in the stack file (retain is not visible to policies: the analyzer protocol carries protect, not retainOnDelete).',
@@ -207,6 +207,13 @@ describe("policy pack rules", () => {
             const relaxed = packConfig({ ...stackEnvironment("prod"), policy: { rules: { "memory-limits": "advisory" } } });
             assert.strictEqual(relaxed["memory-limits"].enforcementLevel, "advisory");
             assert.deepStrictEqual(packConfig({ ...stackEnvironment("dev"), prefix: "pb", policy: { publicPorts: { web: [8080] } } })["declared-public-ports"], { enforcementLevel: "advisory", public: { "pb-web": [8080] } });
+        });
+
+        it("tells a port left to Swarm from one whose published port is unknown until deploy", () => {
+            class UnknownValueError extends Error {}
+            const unknownPort = new Proxy({ targetPort: 80 }, { get: (t, k) => { if (k === "publishedPort") throw new UnknownValueError("unknown"); return (t as any)[k]; } });
+            const props = { name: "web", taskSpec: { containerSpec: { image: "i" } }, endpointSpec: { ports: [unknownPort, { targetPort: 90 }, { targetPort: 70, publishedPort: 7000 }] } };
+            assert.deepStrictEqual(workloadOf(SERVICE, "web-service", props)!.published, [{ any: 90 }, 7000]);
         });
 
         it("refuses unknown rules and unknown service names, listing all of them", () => {

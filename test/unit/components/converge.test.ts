@@ -102,6 +102,25 @@ describe("convergence wait", () => {
         assert.strictEqual(r.stdout, JSON.stringify({ endpoints: ["10.213.0.11:30001", "10.213.0.11:32768", "10.213.0.12:30001", "10.213.0.12:32771"] }) + "\n");
     });
 
+    it("fails at once when a port asked to be left to Swarm is still published on a fixed port (the provider kept it)", () => {
+        const template = { ContainerSpec: { Image: "web:1" } };
+        const at = "2026-11-24T10:00:00Z";
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fake-docker-"));
+        try {
+            fs.writeFileSync(path.join(dir, "docker"), `#!/bin/sh\necho '${JSON.stringify([{ ID: "web-id", UpdatedAt: at, Spec: { Mode: { Replicated: { Replicas: 1 } }, TaskTemplate: template,
+                EndpointSpec: { Ports: [{ TargetPort: 80, PublishedPort: 8080, Protocol: "tcp", PublishMode: "host" }, { TargetPort: 90, PublishedPort: 0, Protocol: "tcp", PublishMode: "host" }] } } }])}'\n`, { mode: 0o755 });
+            const r = spawnSync(process.execPath, ["-e", WAIT_SOURCE], {
+                encoding: "utf8",
+                env: { PATH: `${dir}:${process.env.PATH}`, TMPDIR: dir, SERVICE_ID: "web-id", SERVICE_NAME: "web", TIMEOUT: "5s",
+                    ANY_PORTS: JSON.stringify([{ target: 80, protocol: "tcp" }, { target: 90, protocol: "tcp" }]) },
+            });
+            assert.strictEqual(r.status, 1);
+            assert.strictEqual(r.stderr, 'dockyard: service web did not converge: its port 80/tcp should be published on one Swarm picks (published "any"), but it is still on 8080: the Docker provider keeps a published port it once set. Deploy once without that port, then with it again (or give a published port)\n');
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
     it("names a node that is down when its tasks keep the rollout from finishing", () => {
         const template = { ContainerSpec: { Image: "web:2" } };
         const at = "2026-11-24T10:00:00Z";
@@ -419,7 +438,7 @@ describe("convergence wait: every shape Swarm accepts", () => {
         // A timeout with no task of the current spec names what there is instead.
         { shape: "no task of the current spec, one of an earlier spec running", status: 1, within: [1, 3],
             answers: engine({ Replicated: { Replicas: 1 } }, template(), [task("t1", { ContainerSpec: { Image: "app:0" } }, { Slot: 1 }, "running", running)]),
-            stderr: "dockyard: service web did not converge: not converged after 1s: 0 of 1 tasks running; Swarm has started no task of its current spec (1 of earlier ones)" },
+            stderr: "dockyard: service web did not converge: not converged after 1s: 0 of 1 tasks running; Swarm has started no task of its current spec (1 task of earlier specs)" },
         { shape: "replicas: 1 and no task at all", status: 1, within: [1, 3],
             answers: engine({ Replicated: { Replicas: 1 } }, template(), []),
             stderr: "dockyard: service web did not converge: not converged after 1s: 0 of 1 tasks running; Swarm has started no task for it" },

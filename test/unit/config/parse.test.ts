@@ -186,6 +186,9 @@ describe("parseEnvironment", () => {
         ["a missing health check where one is required", (r) => (r.defaults = { requireHealthCheck: true }), [
             "services.api.healthCheck: expected a health check (defaults.requireHealthCheck is true in this environment), got nothing",
         ]],
+        ["a disabled health check where one is required", (r) => { r.defaults = { requireHealthCheck: true }; r.services.api.healthCheck = { disable: true }; }, [
+            "services.api.healthCheck: expected a health check (defaults.requireHealthCheck is true in this environment), got disable: true",
+        ]],
         ["a relative mount target", (r) => (r.services.api.mounts[0].target = "data"), [
             'services.api.mounts[0].target: expected an absolute path such as "/data", got "data"',
         ]],

@@ -50,7 +50,7 @@ describe("e2e: deploy with gc: true, then rollback past the kept builds", functi
         box.cleanup();
     });
 
-    it("five releases (two failed), keep 2: the registry keeps releases 1, 4 and 5; rollback to release 1 works", async () => {
+    it("five releases (two failed), keep 2: the registry keeps releases 1, 4 and 5; gc --dry-run, then gc, from the command line remove just a later failed build; rollback to release 1 works", async () => {
         const deploy = (change: (env: any) => void, expect: number) => {
             editEnvironment(box, change);
             const r = box.dockyard(["deploy", "it"]);

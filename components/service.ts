@@ -275,6 +275,12 @@ export const ServiceSettingsShape = {
     constraints: z.array(Constraint).optional(),
     /** Placement preferences such as `spread=node.labels.zone`. @default none */
     preferences: z.array(Preference).optional(),
+    /**
+     * At most this many of its tasks on one node (Compose's `deploy.placement.max_replicas_per_node`);
+     * tasks beyond what the nodes can take stay pending, and the deploy fails saying so. Replicated
+     * services only. @default no limit
+     */
+    maxReplicasPerNode: PositiveInt.optional(),
     /** Service labels; Dockyard's ownership labels are always added. @default none */
     labels: Labels.optional(),
     /**
@@ -467,6 +473,7 @@ export function checkWorkload(p: Problems, args: WorkloadArgs): void {
 /** Rules between a service's plain settings. */
 function settingsConflicts(p: Problems, s: Settings): void {
     if (s.replicas !== undefined && s.global) p.conflict(`replicas: ${s.replicas} cannot be combined with global: true; remove one of them`);
+    if (s.maxReplicasPerNode !== undefined && s.global) p.conflict(`maxReplicasPerNode: ${s.maxReplicasPerNode} cannot be combined with global: true, which runs one task per node; remove one of them`);
     const published = new Map<string, number>();
     (s.ports ?? []).forEach((port, i) => {
         const key = `${publishedPort(port) ?? "any"}/${port.protocol ?? "tcp"}`;
@@ -688,8 +695,8 @@ export class Service extends pulumi.ComponentResource {
                     : undefined,
                 // The provider takes each preference's spread descriptor (`node.labels.zone`), whatever its
                 // docs' `spread=...` example suggests: given `spread=x`, Swarm would spread over a label named `spread=x`.
-                placement: args.constraints || args.preferences || pins.length
-                    ? { constraints: placementConstraints(args.constraints, pins), prefs: args.preferences?.map((p) => p.replace(/^spread=/, "")) }
+                placement: args.constraints || args.preferences || pins.length || args.maxReplicasPerNode !== undefined
+                    ? { constraints: placementConstraints(args.constraints, pins), prefs: args.preferences?.map((p) => p.replace(/^spread=/, "")), maxReplicas: args.maxReplicasPerNode }
                     : undefined,
             },
             endpointSpec: {

@@ -150,7 +150,7 @@ export const DEPLOY_KEYS: Readonly<Record<string, KeyRule>> = {
     rollback_config: { handling: "mapped", note: "`rollback`" },
     endpoint_mode: { handling: "mapped", note: "`endpointMode`" },
     resources: { handling: "mapped", note: "`limits` and `reservations`, cpus and memory, each on its own (pids, devices and generic resources stop)" },
-    placement: { handling: "mapped", note: "`constraints` and `preferences` (`max_replicas_per_node` stops)" },
+    placement: { handling: "mapped", note: "`constraints`, `preferences` and `maxReplicasPerNode`" },
     labels: { handling: "mapped", note: "`labels`" },
     restart_policy: { handling: "mapped", note: "`restart`" },
 };
@@ -780,9 +780,8 @@ export function mapCompose(doc: Obj, opts: MapOptions): ComposeImport {
                 const prefs = preferences(c, d.placement.preferences, `${dbase}.placement.preferences`);
                 if (prefs.length) s.preferences = prefs;
             }
-            c.rest(d.placement, `${dbase}.placement`, ["constraints", "preferences"], {
-                max_replicas_per_node: SCHEMA("services.<name>.maxReplicasPerNode"),
-            });
+            if (d.placement.max_replicas_per_node !== undefined) s.maxReplicasPerNode = number(d.placement.max_replicas_per_node);
+            c.rest(d.placement, `${dbase}.placement`, ["constraints", "preferences", "max_replicas_per_node"]);
         }
         if (d.labels !== undefined) s.labels = { ...d.labels };
         const restart = restartPolicy(c, raw, base);

@@ -110,6 +110,11 @@ const ONE_NODE: Row[] = [
         assert.deepStrictEqual(counts(d, n), { wanted: 2, running: 2 });
         assert.strictEqual(d(["service", "inspect", "--format", "{{.Spec.TaskTemplate.ContainerSpec.Image}}", n]).trim(), "dockyard/busybox:1.35.0");
     } },
+    { shape: "maxReplicasPerNode 1 with 1 replica, then 2 on one node (one task has no node)", steps: [
+        { deploy: { ...sleeper, replicas: 1, maxReplicasPerNode: 1 }, result: true, within: NORMAL },
+        { deploy: { ...sleeper, replicas: 2, maxReplicasPerNode: 1 }, within: NORMAL,
+            result: /did not converge: no node can run it: no suitable node \(max replicas per node limit exceed/ },
+    ] },
 ];
 
 /** On the cluster (manager zone a, worker1 zone b, worker2 zone c): global services where a constraint leaves 0, 1 or every node. */
@@ -120,6 +125,12 @@ const CLUSTER: Row[] = [
     { shape: "global, a constraint one node satisfies", steps: [
         { deploy: { ...sleeper, global: true, constraints: ["node.hostname==worker1"] }, result: true, within: NORMAL },
     ], after: (d, n) => assert.deepStrictEqual(counts(d, n), { wanted: 1, running: 1 }) },
+    { shape: "3 replicas, maxReplicasPerNode 1: one task on each node", steps: [
+        { deploy: { ...sleeper, replicas: 3, maxReplicasPerNode: 1 }, result: true, within: NORMAL },
+    ], after: (d, n) => {
+        const nodes = d(["service", "ps", "--filter", "desired-state=running", "--format", "{{.Node}}", n]).split("\n").filter(Boolean);
+        assert.deepStrictEqual(new Set(nodes).size, 3, nodes.join(","));
+    } },
     { shape: "global on every node, then narrowed to one, then to none", steps: [
         { deploy: { ...sleeper, global: true }, result: true, within: NORMAL },
         { deploy: { ...sleeper, global: true, constraints: ["node.role==manager"] }, result: true, within: NORMAL },

@@ -265,6 +265,7 @@ const EXPECTED: Record<string, { environment: any; secrets: any[]; findings: str
                         healthCheck: { command: "redis-cli ping", interval: "30s", timeout: "30s", retries: 3, startPeriod: "0s" },
                         endpointMode: "dnsrr",
                         preferences: ["spread=node.labels.zone"],
+                        maxReplicasPerNode: 1,
                         restart: { condition: "any" },
                     },
                     legacy: {
@@ -294,7 +295,6 @@ const EXPECTED: Record<string, { environment: any; secrets: any[]; findings: str
                 "error volumes.shared.external",
                 "warning services.api.volumes[0]",
                 "warning services.api.env_file",
-                "error services.cache.deploy.placement.max_replicas_per_node",
                 "error services.legacy.environment.UNSET_VAR",
                 "warning services.legacy.volumes[0]",
                 "warning services.legacy.container_name",

@@ -356,6 +356,16 @@ describe("Service", () => {
             resetRecorder();
             assert.deepStrictEqual((await build("b", { image: "i", preferences: ["spread=node.labels.zone"] })).spec.taskSpec.placement,
                 { prefs: ["node.labels.zone"] });
+            resetRecorder();
+            assert.deepStrictEqual((await build("c", { image: "i", replicas: 4, maxReplicasPerNode: 2 })).spec.taskSpec.placement, { maxReplicas: 2 });
+        });
+
+        it("refuses maxReplicasPerNode on a global service and when not a positive whole number", () => {
+            assert.deepStrictEqual(c.Service.check("a", { image: "i", global: true, maxReplicasPerNode: 1 }), [
+                "maxReplicasPerNode: 1 cannot be combined with global: true, which runs one task per node; remove one of them",
+            ]);
+            assert.strictEqual(c.Service.check("a", { image: "i", maxReplicasPerNode: 0 }).length, 1);
+            assert.match(c.Service.check("a", { image: "i", maxReplicasPerNode: 0 })[0], /^maxReplicasPerNode: expected .*, got 0$/);
         });
 
         it("overrides rollout and restart policies key by key", async () => {

@@ -366,10 +366,14 @@ export interface ConfigMount {
     readonly config: Config;
     /** Absolute path of the file in the container. */
     readonly target: string;
+    /** @default "0" (root) */
+    readonly uid?: string;
+    /** @default "0" (root) */
+    readonly gid?: string;
     /** @default 0o444 */
     readonly mode?: number;
 }
-const ConfigMountSchema = z.object({ target: AbsolutePath, mode: FileMode.optional() });
+const ConfigMountSchema = z.object({ target: AbsolutePath, uid: Text("a uid").optional(), gid: Text("a gid").optional(), mode: FileMode.optional() });
 
 /** A volume, bind or tmpfs mount. Exactly one of `volume`, `hostPath` or `tmpfs` is given. */
 export type Mount = Omit<z.input<ReturnType<typeof mountSchema>>, "volume"> & { readonly volume?: Volume };
@@ -669,6 +673,8 @@ export class Service extends pulumi.ComponentResource {
                         configId: c.config.configId,
                         configName: c.config.configName,
                         fileName: c.target,
+                        fileUid: c.uid ?? "0",
+                        fileGid: c.gid ?? "0",
                         fileMode: c.mode ?? 0o444,
                     })),
                     mounts: args.mounts?.map(mountSpec),

@@ -75,6 +75,10 @@ export function effectiveService(env: Environment, name: string): ServiceConfig 
     };
 }
 
+/** A mounted file's owner and mode, each only when the stack file gives it. */
+const fileOwnership = (f: { uid?: string; gid?: string; mode?: number }) =>
+    Object.fromEntries(Object.entries({ uid: f.uid, gid: f.gid, mode: f.mode }).filter(([, v]) => v !== undefined));
+
 const mapValues = <T, U>(o: Readonly<Record<string, T>>, f: (key: string, v: T) => U): Record<string, U> =>
     Object.fromEntries(Object.entries(o).map(([k, v]) => [k, f(k, v)]));
 
@@ -121,8 +125,8 @@ export function mapEnvironment(env: Environment, opts: MapOptions, make: Factory
             aliases: names.length && joins?.length ? names : undefined,
             mounts: mounts?.map(({ volume, ...m }) => ({ ...m, volume: volume === undefined ? undefined : volumes[volume] })),
             secrets: secretRefs?.map((ref) =>
-                typeof ref === "string" ? { secret: secrets[ref], target: ref } : { secret: secrets[ref.name], target: ref.target ?? ref.name }),
-            configs: configRefs?.map((c) => ({ config: configs[c.name], target: c.target })),
+                typeof ref === "string" ? { secret: secrets[ref], target: ref } : { secret: secrets[ref.name], target: ref.target ?? ref.name, ...fileOwnership(ref) }),
+            configs: configRefs?.map((c) => ({ config: configs[c.name], target: c.target, ...fileOwnership(c) })),
             registry,
         }, `services.${name}`, Object.values(nodes));
     });

@@ -29,10 +29,19 @@ const defaults = z.strictObject({
 });
 
 /** A secret mounted by a service: its name in `secrets`, or that name and the file name under /run/secrets. */
+/** Who owns a mounted secret or config file, and its mode (`0o400`, or 256 as YAML writes it). */
+const fileOwnership = {
+    /** @default "0" (root) */
+    uid: text("a uid such as \"101\"").optional(),
+    /** @default "0" (root) */
+    gid: text("a gid such as \"101\"").optional(),
+    /** @default 0o444 */
+    mode: dy.FileMode.optional(),
+};
 const secretRef = z.union([
     text("a secret name"),
-    z.strictObject({ name: text("a secret name"), target: text("a file name").optional() }),
-], expected('a secret name or { name, target }'));
+    z.strictObject({ name: text("a secret name"), target: text("a file name").optional(), ...fileOwnership }),
+], expected('a secret name or { name, target, uid, gid, mode }'));
 
 /**
  * Where a secret's value comes from: exactly one of these keys. The one description of each source,
@@ -94,7 +103,7 @@ const service = z.strictObject({
     aliases: z.array(dy.DockerName).optional(),
     mounts: z.array(dy.mountSchema(text("the name of a volume"))).optional(),
     secrets: z.array(secretRef).optional(),
-    configs: z.array(z.strictObject({ name: text("a config name"), target: z.string(expected('an absolute path such as "/etc/app.conf"')) })).optional(),
+    configs: z.array(z.strictObject({ name: text("a config name"), target: z.string(expected('an absolute path such as "/etc/app.conf"')), ...fileOwnership })).optional(),
 });
 
 const registry = z.union([

@@ -98,8 +98,8 @@ export const SERVICE_KEYS: Readonly<Record<string, KeyRule>> = {
     networks: { handling: "mapped", note: "`networks` and `aliases` (aliases that differ between networks, and fixed addresses, stop)" },
     volumes: { handling: "mapped", note: "`mounts`: volumes (`nocopy` as `noCopy`), binds, tmpfs with or without a size (an anonymous volume or bind propagation stops)" },
     tmpfs: { handling: "mapped", note: "`mounts` with `tmpfs` (docker stack deploy leaves them out; see the deliberate differences)" },
-    secrets: { handling: "mapped", note: "`secrets` (a uid, gid or mode other than root's and 0444, or a target outside /run/secrets, stops)" },
-    configs: { handling: "mapped", note: "`configs` (a uid, gid or mode other than root's and 0444 stops)" },
+    secrets: { handling: "mapped", note: "`secrets`, with `uid`, `gid` and `mode` (a target outside /run/secrets stops)" },
+    configs: { handling: "mapped", note: "`configs`, with `uid`, `gid` and `mode`" },
     healthcheck: { handling: "mapped", note: "`healthCheck`, Docker's timings for those left out; timings without `test` keep the image's command; `disable: true` or test `NONE` is `healthCheck: { disable: true }`" },
     user: { handling: "mapped", note: "`user`" },
     read_only: { handling: "mapped", note: "`readOnlyRootFilesystem`" },
@@ -233,6 +233,15 @@ function rollout(c: Collector, raw: Obj, base: string): Obj {
     if (raw.order !== undefined) out.order = raw.order;
     if (raw.failure_action !== undefined) out.failureAction = raw.failure_action;
     c.rest(raw, base, ["parallelism", "delay", "monitor", "max_failure_ratio", "order", "failure_action"]);
+    return out;
+}
+
+/** A secret's or config's file owner and mode, each only when other than Docker's (root, 0444). */
+function ownership(ref: Obj): Obj {
+    const out: Obj = {};
+    if (ref.uid !== undefined && String(ref.uid) !== "0") out.uid = String(ref.uid);
+    if (ref.gid !== undefined && String(ref.gid) !== "0") out.gid = String(ref.gid);
+    if (ref.mode !== undefined && number(ref.mode) !== 0o444) out.mode = number(ref.mode);
     return out;
 }
 
@@ -743,22 +752,17 @@ export function mapCompose(doc: Obj, opts: MapOptions): ComposeImport {
                         target = undefined;
                     }
                 }
-                if (ref.uid !== undefined && String(ref.uid) !== "0") c.error(`${sbase}.uid`, SCHEMA("services.<name>.secrets[].uid") + "; the file is owned by root");
-                if (ref.gid !== undefined && String(ref.gid) !== "0") c.error(`${sbase}.gid`, SCHEMA("services.<name>.secrets[].gid") + "; the file is owned by root");
-                if (ref.mode !== undefined && number(ref.mode) !== 0o444) c.error(`${sbase}.mode`, SCHEMA("services.<name>.secrets[].mode") + "; the file mode is 0444");
                 c.rest(ref, sbase, ["source", "target", "uid", "gid", "mode"]);
-                return target === undefined || target === ref.source ? ref.source : { name: ref.source, target };
+                const own = ownership(ref);
+                return (target === undefined || target === ref.source) && !Object.keys(own).length ? ref.source : { name: ref.source, ...(target === undefined ? {} : { target }), ...own };
             });
         }
         if (raw.configs !== undefined) {
             s.configs = (raw.configs as Obj[]).map((ref, i) => [ref, i] as const).filter(([ref, i]) => !notImported("configs", ref.source, `${base}.configs[${i}]`)).map(([ref, i]) => {
                 const cbase = `${base}.configs[${i}]`;
-                if (ref.uid !== undefined && String(ref.uid) !== "0") c.error(`${cbase}.uid`, SCHEMA("services.<name>.configs[].uid") + "; the file is owned by root");
-                if (ref.gid !== undefined && String(ref.gid) !== "0") c.error(`${cbase}.gid`, SCHEMA("services.<name>.configs[].gid") + "; the file is owned by root");
-                if (ref.mode !== undefined && number(ref.mode) !== 0o444) c.error(`${cbase}.mode`, SCHEMA("services.<name>.configs[].mode") + "; the file mode is 0444");
                 c.rest(ref, cbase, ["source", "target", "uid", "gid", "mode"]);
                 // Swarm mounts a config at /<name> when no target is given.
-                return { name: ref.source, target: ref.target ?? `/${ref.source}` };
+                return { name: ref.source, target: ref.target ?? `/${ref.source}`, ...ownership(ref) };
             });
         }
 

@@ -479,11 +479,19 @@ describe("compose import: single mappings", () => {
         const r = one({ secrets: [{ source: "a", target: "/run/secrets/a.txt" }, { source: "b", target: "/etc/b" }, { source: "c", mode: 256 }] },
             { secrets: { a: { file: "/p/compose/a" }, b: { file: "/p/compose/b" }, c: { file: "/p/compose/c" } } });
         // A target reported as unsupported is not written: the file is /run/secrets/<name>.
-        assert.deepStrictEqual(service(r).secrets, [{ name: "a", target: "a.txt" }, "b", "c"]);
+        assert.deepStrictEqual(service(r).secrets, [{ name: "a", target: "a.txt" }, "b", { name: "c", mode: 0o400 }]);
         assert.deepStrictEqual(findings(r), [
             'error services.app.secrets[1].target: no stack key for it yet (needs a stack schema addition: secret files outside /run/secrets), got "/etc/b"; without it the file is /run/secrets/b',
-            "error services.app.secrets[2].mode: no stack key for it yet (needs a stack schema addition: services.<name>.secrets[].mode); the file mode is 0444",
         ]);
+    });
+    it("maps a secret's and a config's owner and mode; root's and 0444 are Docker's defaults, left out", () => {
+        const r = one({
+            secrets: [{ source: "k", target: "tls.key", uid: "101", gid: "102", mode: 0o400 }, { source: "p", uid: "0", gid: "0", mode: 0o444 }],
+            configs: [{ source: "n", target: "/etc/nginx/nginx.conf", uid: "101", mode: 0o440 }, { source: "m", target: "/m", mode: 0o444 }],
+        }, { secrets: { k: { file: "/p/compose/k" }, p: { file: "/p/compose/p" } }, configs: { n: { file: "/p/compose/n" }, m: { file: "/p/compose/m" } } });
+        assert.deepStrictEqual(service(r).secrets, [{ name: "k", target: "tls.key", uid: "101", gid: "102", mode: 0o400 }, "p"]);
+        assert.deepStrictEqual(service(r).configs, [{ name: "n", target: "/etc/nginx/nginx.conf", uid: "101", mode: 0o440 }, { name: "m", target: "/m" }]);
+        assert.deepStrictEqual(findings(r), []);
     });
     it("reads environment: secrets and configs back from the loader's marker", () => {
         const r = one({ configs: [{ source: "greeting" }] }, {

@@ -119,7 +119,7 @@ describe("Service", () => {
             const { svc, child, spec } = await build("api", {
                 image: "api@sha256:1",
                 secrets: [{ secret: token }, { secret: token, target: "copy", mode: 0o400, uid: "10001", gid: "10002" }],
-                configs: [{ config: conf, target: "/etc/api.yaml" }, { config: conf, target: "/etc/api-ro.yaml", mode: 0o440 }],
+                configs: [{ config: conf, target: "/etc/api.yaml" }, { config: conf, target: "/etc/api-ro.yaml", uid: "101", gid: "102", mode: 0o440 }],
             });
             const secretName = await valueOf(token.secretName);
             const configName = await valueOf(conf.configName);
@@ -128,8 +128,8 @@ describe("Service", () => {
                 { secretId: "app_token-secret-id", secretName, fileName: "/run/secrets/copy", fileUid: "10001", fileGid: "10002", fileMode: 0o400 },
             ]);
             assert.deepStrictEqual(spec.taskSpec.containerSpec.configs, [
-                { configId: "appconf-config-id", configName, fileName: "/etc/api.yaml", fileMode: 0o444 },
-                { configId: "appconf-config-id", configName, fileName: "/etc/api-ro.yaml", fileMode: 0o440 },
+                { configId: "appconf-config-id", configName, fileName: "/etc/api.yaml", fileUid: "0", fileGid: "0", fileMode: 0o444 },
+                { configId: "appconf-config-id", configName, fileName: "/etc/api-ro.yaml", fileUid: "101", fileGid: "102", fileMode: 0o440 },
             ]);
             assert.strictEqual("env" in spec.taskSpec.containerSpec, false, "secrets are files, not env vars");
             assert.deepStrictEqual([...child.dependencies].sort(), [

@@ -89,7 +89,7 @@ describe("parseEnvironment", () => {
         ["negative replicas", (r) => (r.services.api.replicas = -1), ["services.api.replicas: expected a whole number, 0 or more, got -1"]],
         ["replicas of the wrong type", (r) => (r.services.api.replicas = "two"), ["services.api.replicas: expected a whole number, 0 or more, got \"two\""]],
         ["a misspelt key", (r) => (r.services.api.replcas = 2), [
-            'services.api.replcas: unknown key; did you mean "replicas"? accepted keys are replicas, global, command, args, ports, endpointMode, healthCheck, restart, limits, reservations, constraints, preferences, labels, update, rollback, convergeTimeout, user, readOnlyRootFilesystem, allowDockerSocket, stopGracePeriod, stopSignal, capabilities, init, sysctls, hostname, workdir, containerLabels, extraHosts, dns, logging, image, env, networks, aliases, mounts, secrets, configs',
+            'services.api.replcas: unknown key; did you mean "replicas"? accepted keys are replicas, global, command, args, ports, endpointMode, healthCheck, restart, limits, reservations, constraints, preferences, maxReplicasPerNode, labels, update, rollback, convergeTimeout, user, readOnlyRootFilesystem, allowDockerSocket, stopGracePeriod, stopSignal, capabilities, init, sysctls, hostname, workdir, containerLabels, extraHosts, dns, logging, image, env, networks, aliases, mounts, secrets, configs',
         ]],
         ["a Swarm job mode, which Dockyard cannot create", (r) => (r.services.api.mode = "replicated-job"), [
             "services.api.mode: unknown key; a service is replicated (`replicas: N`) or `global: true`; Swarm jobs (replicated-job, global-job) are not supported, " +

@@ -118,12 +118,14 @@ export const HealthCheckSchema = z.strictObject({
         z.array(z.string()).min(1, expected("a non-empty command array or shell string")),
         z.string().trim().min(1, expected("a non-empty command array or shell string")),
     ], expected("a non-empty command array or shell string")).optional(),
+    // For each timing, 0 ("0s", or retries 0) is Docker's "inherit": the image's HEALTHCHECK value,
+    // else Docker's default (30s, 30s, 3, 0s), as a Compose file that leaves it out gets.
     /** @default "10s" */
     interval: Duration.optional(),
     /** @default "5s" */
     timeout: Duration.optional(),
     /** @default 3 */
-    retries: PositiveInt.optional(),
+    retries: WholeNumber.optional(),
     /** Grace period after start during which failures do not count. @default "10s" */
     startPeriod: Duration.optional(),
     /**

@@ -45,6 +45,8 @@ export interface MapOptions {
     readFile(file: string): string;
     /** Variables for `environment:` configs. */
     readonly env: Readonly<Record<string, string | undefined>>;
+    /** An environment entry without a value whose variable is not set is left out (`--allow-unset`). @default false: it stops the import */
+    readonly allowUnset?: boolean;
 }
 
 /**
@@ -68,8 +70,11 @@ function oneShot(what: "update" | "rollback", raw: Obj | undefined): string | un
 export const SWARM_ROLLOUT = { parallelism: 1, delay: "0s", monitor: "5s", maxFailureRatio: 0, order: "stop-first", failureAction: "pause" } as const;
 /** What Swarm does when a Compose file gives no restart policy (Dockyard's own default is on failure only). */
 export const SWARM_RESTART = { condition: "any" } as const;
-/** Docker's health-check timings when a Compose healthcheck leaves them out. */
-export const DOCKER_HEALTH = { interval: "30s", timeout: "30s", retries: 3, startPeriod: "0s" } as const;
+/**
+ * The health-check timings a Compose healthcheck leaves out, as `docker stack deploy` sends them: 0,
+ * which Docker reads as the image's HEALTHCHECK value, else its own default (30s, 30s, 3, 0s).
+ */
+export const DOCKER_HEALTH = { interval: "0s", timeout: "0s", retries: 0, startPeriod: "0s" } as const;
 
 const SCHEMA = (key: string) => `no stack key for it yet (needs a stack schema addition: ${key})`;
 
@@ -95,12 +100,12 @@ export const SERVICE_KEYS: Readonly<Record<string, KeyRule>> = {
     command: { handling: "mapped", note: "`args`" },
     environment: { handling: "mapped", note: "`env` (a variable without a value stops)" },
     ports: { handling: "mapped", note: "`ports`; one without a published port is `published: \"any\"`, a free port Swarm picks (bound to a host IP, it stops)" },
-    networks: { handling: "mapped", note: "`networks` and `aliases` (aliases that differ between networks, and fixed addresses, stop)" },
+    networks: { handling: "mapped", note: "`networks` and `aliases` (aliases that differ between networks stop; fixed addresses are warnings, Swarm ignores them too)" },
     volumes: { handling: "mapped", note: "`mounts`: volumes (`nocopy` as `noCopy`), binds, tmpfs with or without a size (an anonymous volume or bind propagation stops)" },
     tmpfs: { handling: "mapped", note: "`mounts` with `tmpfs` (docker stack deploy leaves them out; see the deliberate differences)" },
     secrets: { handling: "mapped", note: "`secrets`, with `uid`, `gid` and `mode` (a target outside /run/secrets stops)" },
     configs: { handling: "mapped", note: "`configs`, with `uid`, `gid` and `mode`" },
-    healthcheck: { handling: "mapped", note: "`healthCheck`, Docker's timings for those left out; timings without `test` keep the image's command; `disable: true` or test `NONE` is `healthCheck: { disable: true }`" },
+    healthcheck: { handling: "mapped", note: "`healthCheck`; a timing left out is 0, the image's value else Docker's default, as `docker stack deploy` sends it; timings without `test` keep the image's command; `disable: true` or test `NONE` is `healthCheck: { disable: true }`" },
     user: { handling: "mapped", note: "`user`" },
     read_only: { handling: "mapped", note: "`readOnlyRootFilesystem`" },
     restart: { handling: "mapped", note: "`restart` as docker compose runs it, when `deploy.restart_policy` is not given" },
@@ -249,7 +254,11 @@ function resources(c: Collector, raw: Obj, base: string): Obj {
     const out: Obj = {};
     if (raw.cpus !== undefined) out.cpus = number(raw.cpus);
     if (raw.memory !== undefined) out.memory = number(raw.memory) ?? raw.memory;
-    c.rest(raw, base, ["cpus", "memory"]);
+    c.rest(raw, base, ["cpus", "memory"], {
+        pids: "the Docker provider (5.2) cannot set a service's pids limit: without it the number of processes is unlimited",
+        generic_resources: "no stack key for it yet (needs a stack schema addition: reservations.genericResources): without it the scheduler reserves no such resource",
+        devices: "the Docker provider (5.2) cannot reserve devices for a service",
+    });
     return out;
 }
 
@@ -259,7 +268,9 @@ function healthCheck(c: Collector, raw: Obj, base: string): Obj | undefined {
         c.rest(raw, base, ["disable", "test", "interval", "timeout", "retries", "start_period", "start_interval"]);
         return { disable: true };
     }
-    c.rest(raw, base, ["test", "interval", "timeout", "retries", "start_period"]);
+    c.rest(raw, base, ["test", "interval", "timeout", "retries", "start_period"], {}, {
+        start_interval: "the Docker provider (5.2) cannot set it: during the start period the check runs every `interval` instead (only readiness comes later)",
+    });
     let command: string[] | string | undefined;
     if (typeof raw.test === "string") command = raw.test;
     else if (Array.isArray(raw.test) && raw.test[0] === "CMD-SHELL" && raw.test.length === 2) command = raw.test[1];
@@ -268,7 +279,8 @@ function healthCheck(c: Collector, raw: Obj, base: string): Obj | undefined {
         c.error(`${base}.test`, `expected ["CMD", ...], ["CMD-SHELL", "<command>"] or a string, got ${JSON.stringify(raw.test)}`);
         return undefined;
     }
-    // No test: the image's HEALTHCHECK command, with these timings, as Docker runs it.
+    // No test: the image's HEALTHCHECK command, with these timings, as Docker runs it; a timing left
+    // out is the image's too.
     return {
         ...(command === undefined ? {} : { command }),
         interval: raw.interval ?? DOCKER_HEALTH.interval,
@@ -663,7 +675,11 @@ export function mapCompose(doc: Obj, opts: MapOptions): ComposeImport {
             for (const [k, v] of Object.entries(raw.environment)) {
                 const name = dy.EnvSchema.safeParse({ [k]: "" });
                 if (!name.success) c.error(`${base}.environment.${k}`, `${keyMessage(name.error.issues[0])}, got ${JSON.stringify(k)}; not imported`);
-                else if (v === null || v === undefined) c.error(`${base}.environment.${k}`, "no value (the variable was not set when importing); set it or give a value");
+                else if ((v === null || v === undefined) && opts.allowUnset) {
+                    c.warn(`${base}.environment.${k}`, "the variable is not set: left out (--allow-unset), as docker stack deploy leaves it out");
+                } else if (v === null || v === undefined) {
+                    c.error(`${base}.environment.${k}`, "no value, and the variable is not set where you import (its value would be written into the stack); set it, give a value, or pass --allow-unset to leave it out as docker stack deploy does");
+                }
                 else e[k] = String(v);
             }
             if (Object.keys(e).length) s.env = e;
@@ -677,13 +693,18 @@ export function mapCompose(doc: Obj, opts: MapOptions): ComposeImport {
                 const out: Obj = { target: number(p.target) };
                 // None given: Swarm publishes it on a free port it picks.
                 out.published = p.published === undefined || p.published === null || p.published === "" ? "any" : number(p.published);
+                let publishable = true;
                 if (p.protocol !== undefined) {
                     if (p.protocol === "tcp" || p.protocol === "udp") out.protocol = p.protocol;
-                    else c.error(`${pbase}.protocol`, `Dockyard publishes tcp or udp, got ${JSON.stringify(p.protocol)}`);
+                    else {
+                        // Left out, never published as tcp instead.
+                        c.error(`${pbase}.protocol`, `Dockyard publishes tcp or udp, got ${JSON.stringify(p.protocol)}; the port is not imported`);
+                        publishable = false;
+                    }
                 }
                 if (p.mode !== undefined) out.mode = p.mode;
                 c.rest(p, pbase, ["target", "published", "protocol", "mode"]);
-                s.ports.push(out);
+                if (publishable) s.ports.push(out);
             });
         }
 
@@ -699,7 +720,8 @@ export function mapCompose(doc: Obj, opts: MapOptions): ComposeImport {
             else if (first && first[1].length) s.aliases = first[1];
             for (const [n, opt] of entries) {
                 if (!opt) continue;
-                c.rest(opt, `${base}.networks.${n}`, ["aliases"], { ipv4_address: SCHEMA("services.<name>.networks[].ipv4Address"), ipv6_address: SCHEMA("services.<name>.networks[].ipv6Address") });
+                const fixed = "a Swarm service cannot have a fixed address (docker stack deploy ignores it too): its tasks get addresses from the network";
+                c.rest(opt, `${base}.networks.${n}`, ["aliases"], {}, { ipv4_address: fixed, ipv6_address: fixed });
             }
         } else {
             s.networks = ["default"];

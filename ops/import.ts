@@ -230,6 +230,7 @@ export function importCompose(o: ImportOptions): ImportOutcome {
         stack: o.stack,
         readFile: (f) => fs.readFileSync(f, "utf8"),
         env,
+        allowUnset: o.allowUnset === true,
     });
     const environment = result.environment;
     const findings: Finding[] = [...found];

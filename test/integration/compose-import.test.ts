@@ -67,6 +67,28 @@ describe("integration: compose import, case by case", function () {
         for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
     });
 
+    describe("1b. environment entries without a value (passed through from where you import)", () => {
+        const compose = 'services:\n  app:\n    image: busybox:1.35.0\n    environment:\n      - GF_ROOT_URL\n      - PLAIN=yes\n';
+        it("stops on one whose variable is not set, naming it and --allow-unset", () => {
+            const r = run(project({ "compose.yaml": compose }));
+            assert.strictEqual(r.code, 1);
+            assert.deepStrictEqual(findingLines(r), [
+                "unsupported: services.app.environment.GF_ROOT_URL: no value, and the variable is not set where you import (its value would be written into the stack); set it, give a value, or pass --allow-unset to leave it out as docker stack deploy does",
+            ]);
+        });
+        it("with --allow-unset, leaves it out with a warning, as docker stack deploy does", () => {
+            const r = run(project({ "compose.yaml": compose }), { allowUnset: true });
+            assert.strictEqual(r.code, 0);
+            assert.deepStrictEqual(findingLines(r), ["warning: services.app.environment.GF_ROOT_URL: the variable is not set: left out (--allow-unset), as docker stack deploy leaves it out"]);
+            assert.deepStrictEqual(svc(r).env, { PLAIN: "yes" });
+        });
+        it("takes the value of one that is set", () => {
+            const r = run(project({ "compose.yaml": compose }), { env: { ...BASE_ENV, GF_ROOT_URL: "https://g.example.com/" } });
+            assert.strictEqual(r.code, 0);
+            assert.deepStrictEqual(svc(r).env, { GF_ROOT_URL: "https://g.example.com/", PLAIN: "yes" });
+        });
+    });
+
     describe("1. unset variables", () => {
         const compose = [
             "services:",
@@ -455,9 +477,21 @@ describe("integration: compose import, case by case", function () {
         it("reports findings at the user's own port index after a range the loader expands", () => {
             const r = run(project({ "compose.yaml": 'services:\n  app:\n    image: busybox:1.35.0\n    ports:\n      - "8000-8002:8000-8002"\n      - "9000/sctp"\n      - "9100-9101/sctp"\n' }));
             assert.deepStrictEqual(findingLines(r), [
-                'unsupported: services.app.ports[1].protocol: Dockyard publishes tcp or udp, got "sctp"',
-                'unsupported: services.app.ports[2].protocol: Dockyard publishes tcp or udp, got "sctp"',
+                'unsupported: services.app.ports[1].protocol: Dockyard publishes tcp or udp, got "sctp"; the port is not imported',
+                'unsupported: services.app.ports[2].protocol: Dockyard publishes tcp or udp, got "sctp"; the port is not imported',
             ]);
+            // With --allow-unsupported the sctp ports are left out, never published as tcp.
+            const allowed = run(project({ "compose.yaml": 'services:\n  app:\n    image: busybox:1.35.0\n    ports:\n      - "8000:8000"\n      - "9000:9000/sctp"\n' }), { allowUnsupported: true });
+            assert.deepStrictEqual(svc(allowed).ports, [{ target: 8000, published: 8000, protocol: "tcp", mode: "ingress" }]);
+        });
+
+        it("warns of a fixed network address, which Swarm ignores too, and imports the rest", () => {
+            const r = run(project({ "compose.yaml": "services:\n  app:\n    image: busybox:1.35.0\n    networks:\n      back:\n        ipv4_address: 172.28.0.10\n        aliases: [db]\nnetworks:\n  back:\n    ipam:\n      config:\n        - subnet: 172.28.0.0/16\n" }));
+            assert.strictEqual(r.code, 0);
+            assert.deepStrictEqual(findingLines(r), [
+                "warning: services.app.networks.back.ipv4_address: a Swarm service cannot have a fixed address (docker stack deploy ignores it too): its tasks get addresses from the network",
+            ]);
+            assert.deepStrictEqual([svc(r).networks, svc(r).aliases], [["back"], ["db"]]);
         });
 
         it("imports a port without a published port as one Swarm picks, ranges included", () => {
@@ -503,9 +537,9 @@ describe("integration: compose import, case by case", function () {
                 "",
             ].join("\n");
             const r = run(project({ "compose.yaml": compose }));
-            assert.deepStrictEqual(findingLines(r), [
-                "unsupported: services.app.secrets[2].mode: no stack key for it yet (needs a stack schema addition: services.<name>.secrets[].mode); the file mode is 0444",
-            ]);
+            assert.deepStrictEqual(findingLines(r), []);
+            // 0444 is Docker's mode (left out); 0400 stays 0400.
+            assert.deepStrictEqual((r.environment as any).services.app.secrets, ["a", "b", { name: "c", mode: 0o400 }]);
         });
 
         it("names the Docker socket mount by the user's own entry, short or long, in merged files too", () => {

@@ -38,7 +38,7 @@ describe("integration: dockyard import writes a stack and sets its secrets", fun
         });
         assert.strictEqual(out.exitCode, 1);
         assert.strictEqual(fs.existsSync(path.join(box.dir, "stacks/Pulumi.ks.yaml")), false);
-        assert.strictEqual(lines.at(-1), "import: 7 settings cannot be imported without changing behaviour (listed above); nothing written. Pass --allow-unsupported to import without them.");
+        assert.strictEqual(lines.at(-1), "import: 4 settings cannot be imported without changing behaviour (listed above); nothing written. Pass --allow-unsupported to import without them.");
         assert.ok(lines.includes("unsupported: services.legacy.privileged: Dockyard runs no privileged containers (docker stack deploy ignores it too)"));
     });
 
@@ -126,7 +126,8 @@ function comparable(name: string, side: Side = { prefix: "" }): any {
         // Dockyard always sets ReadOnly; docker stack deploy leaves it out when false.
         readOnly: c.ReadOnly ?? false,
         // No test: both inherit the image's. Timings left at 0 are Docker's defaults.
-        healthcheck: h && Object.keys(h).length ? { Test: h.Test, Interval: h.Interval || 30 * NS, Timeout: h.Timeout || 30 * NS, Retries: h.Retries || 3, StartPeriod: h.StartPeriod || 0 } : undefined,
+        // As sent: a timing left out is 0 on both sides (Docker's "the image's, else its default").
+        healthcheck: h && Object.keys(h).length ? { Test: h.Test, Interval: h.Interval ?? 0, Timeout: h.Timeout ?? 0, Retries: h.Retries ?? 0, StartPeriod: h.StartPeriod ?? 0 } : undefined,
         // Unset is Swarm's 10 s; DELIBERATE_DIFFERENCES.stopGrace: Dockyard's 0 where Compose gives none.
         stopGracePeriod: side.deliberate ? c.StopGracePeriod || 10 * NS : c.StopGracePeriod ?? 10 * NS,
         stopSignal: c.StopSignal, init: c.Init ?? false, sysctls: c.Sysctls, capAdd: c.CapabilityAdd, capDrop: c.CapabilityDrop,

@@ -32,10 +32,10 @@ describe("compose import: Docker's defaults for what a Compose file leaves out",
         ]);
     });
 
-    it("takes a health check of timings only as Docker does: the image's command, Docker's timings for the rest", () => {
+    it("takes a health check of timings only as Docker does: the image's command and, for what it leaves out, the image's timings (0)", () => {
         const r = map(app({ healthcheck: { interval: "5s" } }));
         assert.deepStrictEqual(findings(r), []);
-        assert.deepStrictEqual(r.environment.services.app.healthCheck, { interval: "5s", timeout: "30s", retries: 3, startPeriod: "0s" });
+        assert.deepStrictEqual(r.environment.services.app.healthCheck, { interval: "5s", timeout: "0s", retries: 0, startPeriod: "0s" });
         assert.deepStrictEqual(problems(r), []);
     });
 

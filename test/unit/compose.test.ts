@@ -52,9 +52,9 @@ const EXPECTED: Record<string, { environment: any; secrets: any[]; findings: str
                         networks: ["default"],
                         healthCheck: {
                             command: "curl -f http://localhost/ || exit 1",
-                            interval: "30s",
-                            timeout: "30s",
-                            retries: 3,
+                            interval: "0s",
+                            timeout: "0s",
+                            retries: 0,
                             startPeriod: "0s",
                         },
                         update: { parallelism: 1, delay: "5s", monitor: "5s", maxFailureRatio: 0.5, failureAction: "rollback" },
@@ -262,7 +262,7 @@ const EXPECTED: Record<string, { environment: any; secrets: any[]; findings: str
                         args: ["redis-server", "--save", ""],
                         networks: ["back"],
                         aliases: ["kv"],
-                        healthCheck: { command: "redis-cli ping", interval: "30s", timeout: "30s", retries: 3, startPeriod: "0s" },
+                        healthCheck: { command: "redis-cli ping", interval: "0s", timeout: "0s", retries: 0, startPeriod: "0s" },
                         endpointMode: "dnsrr",
                         preferences: ["spread=node.labels.zone"],
                         maxReplicasPerNode: 1,
@@ -373,10 +373,19 @@ const service = (r: ComposeImport) => r.environment.services.app;
 const findings = (r: ComposeImport) => r.findings.map((f) => `${f.severity} ${f.path}: ${f.why}`);
 
 describe("compose import: single mappings", () => {
-    it("maps an exec health check, filling Docker's default timings", () => {
+    it("maps an exec health check; a timing left out is 0, the image's value else Docker's default, as docker stack deploy sends it", () => {
         const r = one({ healthcheck: { test: ["CMD", "wget", "-q", "http://127.0.0.1/"], interval: "2s" } });
-        assert.deepStrictEqual(service(r).healthCheck, { command: ["wget", "-q", "http://127.0.0.1/"], interval: "2s", timeout: DOCKER_HEALTH.timeout, retries: 3, startPeriod: "0s" });
+        assert.deepStrictEqual(service(r).healthCheck, { command: ["wget", "-q", "http://127.0.0.1/"], interval: "2s", timeout: "0s", retries: 0, startPeriod: "0s" });
+        assert.deepStrictEqual(DOCKER_HEALTH, { interval: "0s", timeout: "0s", retries: 0, startPeriod: "0s" });
         assert.deepStrictEqual(findings(r), []);
+    });
+    it("warns of a health check's start_interval, which the provider cannot set, and says why a pids limit stops", () => {
+        const r = one({ healthcheck: { test: ["CMD", "true"], start_period: "30s", start_interval: "2s" }, deploy: { resources: { limits: { pids: 100 } } } });
+        assert.deepStrictEqual(service(r).healthCheck, { command: ["true"], interval: "0s", timeout: "0s", retries: 0, startPeriod: "30s" });
+        assert.deepStrictEqual(findings(r), [
+            "warning services.app.healthcheck.start_interval: the Docker provider (5.2) cannot set it: during the start period the check runs every `interval` instead (only readiness comes later)",
+            "error services.app.deploy.resources.limits.pids: the Docker provider (5.2) cannot set a service's pids limit: without it the number of processes is unlimited",
+        ]);
     });
     it("maps a CMD-SHELL health check to a shell string", () => {
         assert.strictEqual(service(one({ healthcheck: { test: ["CMD-SHELL", "curl -f http://localhost/ || exit 1"] } })).healthCheck.command, "curl -f http://localhost/ || exit 1");

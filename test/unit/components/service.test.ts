@@ -473,11 +473,11 @@ describe("Service", () => {
             ]],
             ["a health check interval that is not a duration", () => ({ image: "i", healthCheck: { command: ["true"], interval: "10 seconds" } }),
                 ['healthCheck.interval: expected a duration such as "500ms", "10s" or "1m30s", got "10 seconds"']],
-            ["an empty health check and bad timings", () => ({ image: "i", healthCheck: { command: [], timeout: "5", startPeriod: "1d", retries: 0 } }),
+            ["an empty health check and bad timings", () => ({ image: "i", healthCheck: { command: [], timeout: "5", startPeriod: "1d", retries: -1 } }),
                 [
                     "healthCheck.command: expected a non-empty command array or shell string, got []",
                     'healthCheck.timeout: expected a duration such as "500ms", "10s" or "1m30s", got "5"',
-                    "healthCheck.retries: expected a whole number of 1 or more, got 0",
+                    "healthCheck.retries: expected a whole number, 0 or more, got -1",
                     'healthCheck.startPeriod: expected a duration such as "500ms", "10s" or "1m30s", got "1d"',
                 ]],
             ["the Docker socket without allowDockerSocket", () => ({ image: "i", mounts: [{ hostPath: "/var/run/docker.sock", target: "/var/run/docker.sock" }] }),

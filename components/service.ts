@@ -118,15 +118,17 @@ export const HealthCheckSchema = z.strictObject({
         z.array(z.string()).min(1, expected("a non-empty command array or shell string")),
         z.string().trim().min(1, expected("a non-empty command array or shell string")),
     ], expected("a non-empty command array or shell string")).optional(),
-    // For each timing, 0 ("0s", or retries 0) is Docker's "inherit": the image's HEALTHCHECK value,
-    // else Docker's default (30s, 30s, 3, 0s), as a Compose file that leaves it out gets.
-    /** @default "10s" */
+    // For each timing, 0 is Docker's "inherit", as a Compose file that leaves it out gets.
+    /** @default "10s"; "0s" is the image's HEALTHCHECK interval, else Docker's 30s */
     interval: Duration.optional(),
-    /** @default "5s" */
+    /** @default "5s"; "0s" is the image's HEALTHCHECK timeout, else Docker's 30s */
     timeout: Duration.optional(),
-    /** @default 3 */
+    /** @default 3; 0 is the image's HEALTHCHECK retries, else Docker's 3 (not "fail at once") */
     retries: WholeNumber.optional(),
-    /** Grace period after start during which failures do not count. @default "10s" */
+    /**
+     * Grace period after start during which failures do not count.
+     * @default "10s"; "0s" is the image's HEALTHCHECK start period, else none
+     */
     startPeriod: Duration.optional(),
     /**
      * `true` runs no health check, not even the image's own HEALTHCHECK (Compose's
@@ -280,7 +282,9 @@ export const ServiceSettingsShape = {
     /**
      * At most this many of its tasks on one node (Compose's `deploy.placement.max_replicas_per_node`);
      * tasks beyond what the nodes can take stay pending, and the deploy fails saying so. Replicated
-     * services only. @default no limit
+     * services only. With it, `update.order` and `rollback.order` default to stop-first (Swarm
+     * counts the old task against the limit while a start-first rollout places the new one).
+     * @default no limit
      */
     maxReplicasPerNode: PositiveInt.optional(),
     /** Service labels; Dockyard's ownership labels are always added. @default none */
@@ -431,6 +435,15 @@ const DEFAULT_ROLLBACK = { ...DEFAULT_UPDATE, failureAction: FailureAction.Pause
 const ONE_SHOT_UPDATE = { ...DEFAULT_UPDATE, monitor: "0s", failureAction: FailureAction.Continue } as const;
 const ONE_SHOT_ROLLBACK = { ...DEFAULT_ROLLBACK, monitor: "0s", failureAction: FailureAction.Continue } as const;
 /**
+ * A service's rollout defaults. With `maxReplicasPerNode`, stop-first: Swarm counts the old task
+ * against the limit while a start-first rollout places the new one, so on nodes already at the limit
+ * the new task would find no node and every update would fail.
+ */
+function rolloutDefaults(args: ServiceArgs, oneShot: Required<RolloutPolicy>, usual: Required<RolloutPolicy>): Required<RolloutPolicy> {
+    const defaults = isOneShot(args) ? oneShot : usual;
+    return args.maxReplicasPerNode === undefined ? defaults : { ...defaults, order: UpdateOrder.StopFirst };
+}
+/**
  * Whether Swarm leaves every ended task ended: a one-shot service, rolled out with monitor "0s" and
  * failureAction continue unless set, and refused another failure action.
  */
@@ -443,7 +456,7 @@ const DEFAULT_RESTART = { condition: RestartCondition.OnFailure, delay: "5s", ma
 export interface WorkloadArgs {
     readonly env?: Readonly<Record<string, unknown>>;
     readonly secrets?: readonly { readonly secret: { readonly logicalName: string }; readonly target?: string; readonly mode?: number; readonly uid?: string; readonly gid?: string }[];
-    readonly configs?: readonly { readonly target: string; readonly mode?: number }[];
+    readonly configs?: readonly { readonly target: string; readonly mode?: number; readonly uid?: string; readonly gid?: string }[];
     readonly mounts?: readonly Mount[];
     readonly allowDockerSocket?: boolean;
 }
@@ -463,7 +476,8 @@ export function checkWorkload(p: Problems, args: WorkloadArgs): void {
         claim(`/run/secrets/${s.target ?? s.secret.logicalName}`, `secrets[${i}]`);
     });
     (args.configs ?? []).forEach((c, i) => {
-        p.schema(ConfigMountSchema, c.target === undefined ? { ...c } : { target: c.target, mode: c.mode }, `configs[${i}]`);
+        const { config: _config, ...settings } = c as typeof c & { config?: unknown };
+        p.schema(ConfigMountSchema, settings, `configs[${i}]`);
         claim(c.target, `configs[${i}]`);
     });
     (args.mounts ?? []).forEach((m, i) => {
@@ -716,8 +730,8 @@ export class Service extends pulumi.ComponentResource {
                     publishMode: port.mode ?? PublishMode.Ingress,
                 })),
             },
-            updateConfig: rollout(args.update, isOneShot(args) ? ONE_SHOT_UPDATE : DEFAULT_UPDATE),
-            rollbackConfig: rollout(args.rollback, isOneShot(args) ? ONE_SHOT_ROLLBACK : DEFAULT_ROLLBACK),
+            updateConfig: rollout(args.update, rolloutDefaults(args, ONE_SHOT_UPDATE, DEFAULT_UPDATE)),
+            rollbackConfig: rollout(args.rollback, rolloutDefaults(args, ONE_SHOT_ROLLBACK, DEFAULT_ROLLBACK)),
         };
         // With a placement set, the provider reads back the platforms Swarm resolved from the image's
         // manifest; they are Swarm's to keep, not a change to undo on the next deploy.

@@ -28,16 +28,21 @@ const defaults = z.strictObject({
     requireHealthCheck: z.boolean().optional(),
 });
 
-/** A secret mounted by a service: its name in `secrets`, or that name and the file name under /run/secrets. */
 /** Who owns a mounted secret or config file, and its mode (`0o400`, or 256 as YAML writes it). */
+/** A numeric user or group id, as Docker takes it for a mounted file: 101 or "101". */
+const numericId = (what: string) => {
+    const e = expected(`a numeric ${what} such as 101`);
+    return z.union([z.int(e).min(0, e), z.string(e).regex(/^\d+$/, e)], e).transform(String);
+};
 const fileOwnership = {
     /** @default "0" (root) */
-    uid: text("a uid such as \"101\"").optional(),
+    uid: numericId("uid").optional(),
     /** @default "0" (root) */
-    gid: text("a gid such as \"101\"").optional(),
+    gid: numericId("gid").optional(),
     /** @default 0o444 */
     mode: dy.FileMode.optional(),
 };
+/** A secret mounted by a service: its name in `secrets`, or that name and the file name under /run/secrets, its owner and mode. */
 const secretRef = z.union([
     text("a secret name"),
     z.strictObject({ name: text("a secret name"), target: text("a file name").optional(), ...fileOwnership }),

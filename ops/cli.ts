@@ -54,7 +54,8 @@ Commands:
       --env-file <file>  variables to interpolate with (repeatable, a later file wins); without
                        it, .env beside the first Compose file is read, as docker compose does;
                        variables set in the environment win over both
-      --allow-unset    import unset variables as empty values (otherwise they stop the import)
+      --allow-unset    import unset variables as empty values, and leave out environment entries
+                       without a value whose variable is unset (otherwise both stop the import)
       --profile <name> also import the services of this Compose profile (repeatable; "*" for
                        all; without it, those of COMPOSE_PROFILES, as docker compose reads it)
       --set-secrets    set the secret config keys from the secrets' files or variables

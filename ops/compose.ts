@@ -98,7 +98,7 @@ export const SERVICE_KEYS: Readonly<Record<string, KeyRule>> = {
     build: { handling: "mapped", note: "an `images` entry the service deploys (a remote context stops)" },
     entrypoint: { handling: "mapped", note: "`command`" },
     command: { handling: "mapped", note: "`args`" },
-    environment: { handling: "mapped", note: "`env` (a variable without a value stops)" },
+    environment: { handling: "mapped", note: "`env` (an entry without a value whose variable is not set stops; with `--allow-unset` it is left out, as docker stack deploy leaves it out)" },
     ports: { handling: "mapped", note: "`ports`; one without a published port is `published: \"any\"`, a free port Swarm picks (bound to a host IP, it stops)" },
     networks: { handling: "mapped", note: "`networks` and `aliases` (aliases that differ between networks stop; fixed addresses are warnings, Swarm ignores them too)" },
     volumes: { handling: "mapped", note: "`mounts`: volumes (`nocopy` as `noCopy`), binds, tmpfs with or without a size (an anonymous volume or bind propagation stops)" },

@@ -26,7 +26,7 @@ export interface NormalisedCompose {
 export interface NormaliseOptions {
     /** Compose profiles to import the services of (`--profile`; `*` for all). @default none: services with profiles are left out */
     readonly profiles?: readonly string[];
-    /** Unset variables are warnings, imported as empty (`--allow-unset`). @default false: they are errors */
+    /** Unset variables are warnings, imported as empty, and environment entries without a value whose variable is unset are left out (`--allow-unset`). @default false: both are errors */
     readonly allowUnset?: boolean;
     /** Where file names in messages are relative to. @default the working directory */
     readonly cwd?: string;

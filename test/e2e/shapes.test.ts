@@ -110,8 +110,9 @@ const ONE_NODE: Row[] = [
         assert.deepStrictEqual(counts(d, n), { wanted: 2, running: 2 });
         assert.strictEqual(d(["service", "inspect", "--format", "{{.Spec.TaskTemplate.ContainerSpec.Image}}", n]).trim(), "dockyard/busybox:1.35.0");
     } },
-    { shape: "maxReplicasPerNode 1 with 1 replica, then 2 on one node (one task has no node)", steps: [
+    { shape: "maxReplicasPerNode 1 with 1 replica, its image updated (stop-first by default), then 2 on one node (one task has no node)", steps: [
         { deploy: { ...sleeper, replicas: 1, maxReplicasPerNode: 1 }, result: true, within: NORMAL },
+        { deploy: { ...sleeper, replicas: 1, maxReplicasPerNode: 1, image: "dyshape/busybox:b" }, result: true, within: NORMAL },
         { deploy: { ...sleeper, replicas: 2, maxReplicasPerNode: 1 }, within: NORMAL,
             result: /did not converge: no node can run it: no suitable node \(max replicas per node limit exceed/ },
     ] },

@@ -360,6 +360,15 @@ describe("Service", () => {
             assert.deepStrictEqual((await build("c", { image: "i", replicas: 4, maxReplicasPerNode: 2 })).spec.taskSpec.placement, { maxReplicas: 2 });
         });
 
+        it("rolls out stop-first with maxReplicasPerNode unless told otherwise: a start-first task finds no room on a full node", async () => {
+            const { spec } = await build("a", { image: "i", replicas: 2, maxReplicasPerNode: 1 });
+            assert.deepStrictEqual(spec.updateConfig, { ...UPDATE_DEFAULTS, order: "stop-first" });
+            assert.deepStrictEqual(spec.rollbackConfig, { ...ROLLBACK_DEFAULTS, order: "stop-first" });
+            resetRecorder();
+            const told = await build("b", { image: "i", maxReplicasPerNode: 2, update: { order: c.UpdateOrder.StartFirst } });
+            assert.deepStrictEqual([told.spec.updateConfig.order, told.spec.rollbackConfig.order], ["start-first", "stop-first"]);
+        });
+
         it("refuses maxReplicasPerNode on a global service and when not a positive whole number", () => {
             assert.deepStrictEqual(c.Service.check("a", { image: "i", global: true, maxReplicasPerNode: 1 }), [
                 "maxReplicasPerNode: 1 cannot be combined with global: true, which runs one task per node; remove one of them",
@@ -470,6 +479,12 @@ describe("Service", () => {
                 "secrets[0].mode: expected a file mode from 0 to 0o777, got 512",
                 'configs[0].target: expected an absolute path such as "/data", got "etc/app.yaml"',
                 "configs[0].mode: expected a file mode from 0 to 0o777, got -1",
+            ]],
+            ["a config's owner that is not text", (c) => ({
+                image: "i", configs: [{ config: new c.Config("cf", { data: "x" }), target: "/etc/app.yaml", uid: 101 as any, gid: "" }],
+            }), [
+                "configs[0].uid: expected a uid, got 101",
+                'configs[0].gid: expected a gid, got ""',
             ]],
             ["a health check interval that is not a duration", () => ({ image: "i", healthCheck: { command: ["true"], interval: "10 seconds" } }),
                 ['healthCheck.interval: expected a duration such as "500ms", "10s" or "1m30s", got "10 seconds"']],

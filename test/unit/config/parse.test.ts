@@ -186,6 +186,10 @@ describe("parseEnvironment", () => {
         ["a missing health check where one is required", (r) => (r.defaults = { requireHealthCheck: true }), [
             "services.api.healthCheck: expected a health check (defaults.requireHealthCheck is true in this environment), got nothing",
         ]],
+        ["a secret's owner that is not a numeric id", (r) => (r.services.api.secrets = [{ name: "token", uid: "www-data", gid: -1 }]), [
+            'services.api.secrets[0].uid: expected a numeric uid such as 101, got "www-data"',
+            "services.api.secrets[0].gid: expected a numeric gid such as 101, got -1",
+        ]],
         ["a disabled health check where one is required", (r) => { r.defaults = { requireHealthCheck: true }; r.services.api.healthCheck = { disable: true }; }, [
             "services.api.healthCheck: expected a health check (defaults.requireHealthCheck is true in this environment), got disable: true",
         ]],

@@ -675,12 +675,9 @@ export function mapCompose(doc: Obj, opts: MapOptions): ComposeImport {
             for (const [k, v] of Object.entries(raw.environment)) {
                 const name = dy.EnvSchema.safeParse({ [k]: "" });
                 if (!name.success) c.error(`${base}.environment.${k}`, `${keyMessage(name.error.issues[0])}, got ${JSON.stringify(k)}; not imported`);
-                else if ((v === null || v === undefined) && opts.allowUnset) {
-                    c.warn(`${base}.environment.${k}`, "the variable is not set: left out (--allow-unset), as docker stack deploy leaves it out");
-                } else if (v === null || v === undefined) {
-                    c.error(`${base}.environment.${k}`, "no value, and the variable is not set where you import (its value would be written into the stack); set it, give a value, or pass --allow-unset to leave it out as docker stack deploy does");
-                }
-                else e[k] = String(v);
+                else if (v !== null && v !== undefined) e[k] = String(v);
+                else if (opts.allowUnset) c.warn(`${base}.environment.${k}`, "the variable is not set: left out (--allow-unset), as docker stack deploy leaves it out");
+                else c.error(`${base}.environment.${k}`, "no value, and the variable is not set where you import (its value would be written into the stack); set it, give a value, or pass --allow-unset to leave it out as docker stack deploy does");
             }
             if (Object.keys(e).length) s.env = e;
         }

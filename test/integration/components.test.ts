@@ -2,7 +2,7 @@
 // and delete Network, Volume, Secret, Config, Service and Container through the real Pulumi engine.
 import * as assert from "assert";
 import {
-    ROOT, Sandbox, dockerObjects, eventually, pluginMissing, removeVolumes, requireOrSkip, sandbox, sh, swarmMissing, taskContainer,
+    ROOT, Sandbox, claimPrefix, dockerObjects, eventually, pluginMissing, removeVolumes, requireOrSkip, sandbox, sh, swarmMissing, taskContainer,
 } from "./prereqs";
 
 const PROGRAM = `
@@ -48,6 +48,7 @@ describe("integration: components against the real Docker engine", function () {
 
     before(function () {
         requireOrSkip(this, swarmMissing(), pluginMissing("docker"), pluginMissing("command"));
+        claimPrefix(`${prefix}-`);
         box = sandbox({ "Pulumi.yaml": "name: components-it\nruntime: nodejs\nmain: index.js\n", "index.js": PROGRAM });
         box.env.DOCKYARD_ROOT = ROOT;
         box.pulumi(["stack", "init", "it"]);

@@ -6,7 +6,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { FIXTURES } from "../fixtures/compose/cases";
-import { dockerCliMissing, dockerObjects, editEnvironment, eventually, pluginMissing, PROGRAM_FILES, removeVolumes, requireOrSkip, ROOT, Sandbox, sandbox, sh, swarmMissing, taskContainer } from "./prereqs";
+import { claimPrefix, dockerCliMissing, dockerObjects, editEnvironment, eventually, pluginMissing, PROGRAM_FILES, removeVolumes, requireOrSkip, ROOT, Sandbox, sandbox, sh, swarmMissing, taskContainer } from "./prereqs";
 
 const PREFIX = "dc";
 const WEBUI_PORT = 17080;
@@ -100,7 +100,8 @@ describe("integration: an imported Compose stack (DockerCoins) reviews, deploys,
     before(function () {
         requireOrSkip(this, swarmMissing(), dockerCliMissing(), baseImageMissing(), pluginMissing("docker"), pluginMissing("command"));
         const leftovers = Object.values(dockerObjects(`${PREFIX}-`)).flat();
-        assert.deepStrictEqual(leftovers, [], `Docker objects named ${PREFIX}-* exist already; this test would take them over`);
+        assert.deepStrictEqual(leftovers, [], `Docker objects named ${PREFIX}-* exist already, not left by an earlier test run; this test would take them over`);
+        claimPrefix(`${PREFIX}-`);
         // The program, as projectSandbox copies it, but no stack: the import writes it.
         box = sandbox({});
         for (const item of PROGRAM_FILES) {

@@ -8,7 +8,7 @@ import * as path from "path";
 import { spawn } from "child_process";
 import { importCompose, normaliseCompose } from "../../ops/import";
 import { CASES, FIXTURES, normaliseCase, recordedPath } from "../fixtures/compose/cases";
-import { dockerCliMissing, dockerObjects, eventually, pluginMissing, pulumiMissing, requireOrSkip, ROOT, Sandbox, sandbox, sh, swarmMissing } from "./prereqs";
+import { claimPrefix, dockerCliMissing, dockerObjects, eventually, pluginMissing, pulumiMissing, requireOrSkip, ROOT, Sandbox, sandbox, sh, swarmMissing } from "./prereqs";
 
 describe("integration: compose import, recorded fixtures", function () {
     before(function () {
@@ -174,6 +174,7 @@ describe("integration: a Compose file deployed by docker stack deploy and by Doc
 
     before(function () {
         requireOrSkip(this, swarmMissing(), pluginMissing("docker"), pluginMissing("command"));
+        claimPrefix("ci-");
     });
     let deployed = false;
     after(async () => {
@@ -287,6 +288,7 @@ describe("integration: the Compose corpus deployed by docker stack deploy and by
         requireOrSkip(this, swarmMissing(), pluginMissing("docker"), pluginMissing("command"));
         touched = true;
         await removeAll();
+        for (const p of projects) claimPrefix(`${p.stack}_`), claimPrefix(`${p.prefix}-`);
         box = sandbox({ "stub-image/stub": STUB, "stub-image/Dockerfile": STUB_DOCKERFILE });
         sh("docker", ["build", "-q", "-t", CORPUS_IMAGE, path.join(box.dir, "stub-image")], { env: { ...process.env, DOCKER_BUILDKIT: "0" } });
         for (const item of ["Pulumi.yaml", "package.json", "tsconfig.json", "index.ts", "components", "config"]) {

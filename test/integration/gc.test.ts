@@ -13,7 +13,7 @@ import type { Environment } from "../../config/schema";
 import { READONLY_ENV, RegistryApi, garbageCollect, gcTarget, runGc, whileReadOnly } from "../../ops/gc-run";
 import type { Release } from "../../ops/releases";
 import { pushBuilds, recordReleases, startRegistry } from "./gc-helpers";
-import { eventually, requireOrSkip, sh, swarmMissing } from "./prereqs";
+import { claimPrefix, eventually, requireOrSkip, sh, swarmMissing } from "./prereqs";
 
 const PORT = 15531;
 
@@ -35,6 +35,7 @@ describe("integration: registry hygiene (dockyard gc) on the real engine", funct
 
     before(async function () {
         requireOrSkip(this, swarmMissing());
+        claimPrefix(`${prefix}-`);
         dir = fs.mkdtempSync(path.join(os.tmpdir(), "dockyard-gc-"));
         startRegistry(docker, service, PORT);
         await eventually("the registry to answer", () => {

@@ -5,7 +5,7 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { ROOT, Sandbox, dockerObjects, eventually, pluginMissing, pulumiMissing, requireOrSkip, sandbox, sh, swarmMissing } from "./prereqs";
+import { ROOT, Sandbox, claimPrefix, dockerObjects, eventually, pluginMissing, pulumiMissing, requireOrSkip, sandbox, sh, swarmMissing } from "./prereqs";
 
 const rootPackage = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8"));
 const versionOf = (name: string) => rootPackage.dependencies[name] ?? rootPackage.devDependencies[name];
@@ -144,6 +144,7 @@ describe("a separate project using the packed component library", function () {
 
     it("deploys on the real engine, serves, and is destroyed", async function () {
         requireOrSkip(this, swarmMissing(), pluginMissing("docker"), pluginMissing("command"));
+        claimPrefix("op-");
         box.pulumi(["stack", "init", "test"]);
         box.pulumi(["config", "set", "--secret", "token"], { input: "outside-token" });
         try {

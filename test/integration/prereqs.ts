@@ -5,6 +5,9 @@ import * as http from "http";
 import * as os from "os";
 import * as yaml from "js-yaml";
 import * as path from "path";
+import { LOCK_WAIT_MINUTES, claimPrefix, dropClaims, removeLeftovers, takeLock } from "./test-runs";
+
+export { claimPrefix } from "./test-runs";
 
 export const ROOT = path.resolve(__dirname, "../..");
 
@@ -188,8 +191,19 @@ export function pluginMissing(name: "docker" | "command"): string | undefined {
 /** Suites that ran against the real engine, counted for the summary `npm test` prints. */
 const realEngine = { suites: new Set<Mocha.Suite>(), passed: 0, failed: 0, skipped: [] as string[] };
 
-/** Mocha root hooks (see .mocharc.json): count real-engine tests and say how many ran. */
+/**
+ * Mocha root hooks (see .mocharc.json): a run with real-engine suites takes the machine's test lock
+ * and removes what an interrupted run left (see test-runs.ts); count real-engine tests and say how
+ * many ran.
+ */
 export const mochaHooks = {
+    async beforeAll(this: Mocha.Context) {
+        const files = this.test?.parent?.suites.map((s) => s.file ?? "") ?? [];
+        if (!files.some((f) => /test[\\/](integration|e2e)[\\/]/.test(f))) return;
+        this.timeout((LOCK_WAIT_MINUTES + 5) * 60_000);
+        await takeLock();
+        for (const line of await removeLeftovers()) console.log(`  ${line}`);
+    },
     afterEach(this: Mocha.Context) {
         let suite: Mocha.Suite | undefined = this.currentTest?.parent;
         while (suite && !realEngine.suites.has(suite)) suite = suite.parent;
@@ -198,6 +212,7 @@ export const mochaHooks = {
         else if (this.currentTest?.state === "failed") realEngine.failed++;
     },
     afterAll() {
+        dropClaims();
         if (realEngine.suites.size === 0 && realEngine.skipped.length === 0) return;
         console.log(`\n  dockyard: ${realEngine.passed + realEngine.failed} real-engine tests ran (${realEngine.passed} passed, ${realEngine.failed} failed) in ${realEngine.suites.size} suites; ${realEngine.skipped.length} suites skipped${realEngine.skipped.length ? `: ${realEngine.skipped.join("; ")}` : ""}\n`);
     },
@@ -331,6 +346,7 @@ export async function removeVolumes(prefix: string): Promise<void> {
  * so that a running dev stack is not disturbed.
  */
 export function projectSandbox(prefix: string, ports: { web?: number; registry?: number }, from = "dev"): Sandbox {
+    claimPrefix(`${prefix}-`);
     const box = sandbox({});
     for (const item of PROGRAM_FILES) {
         fs.cpSync(path.join(ROOT, item), path.join(box.dir, item), { recursive: true });
@@ -391,6 +407,7 @@ export function serviceProject(env: NodeJS.ProcessEnv = {}): ServiceProject {
         box,
         up(name, service) {
             const started = Date.now();
+            claimPrefix(name, env.DOCKER_HOST);
             box.env.PULUMI_STACK = name;
             box.pulumi(["stack", "select", "--create", name]);
             box.pulumi(["config", "set", "name", name]);

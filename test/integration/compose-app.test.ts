@@ -6,7 +6,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { FIXTURES } from "../fixtures/compose/cases";
-import { claimPrefix, dockerCliMissing, dockerObjects, editEnvironment, eventually, pluginMissing, PROGRAM_FILES, removeVolumes, requireOrSkip, ROOT, Sandbox, sandbox, sh, swarmMissing, taskContainer } from "./prereqs";
+import { baseImageMissing, claimPrefix, dockerCliMissing, dockerObjects, editEnvironment, eventually, pluginMissing, PROGRAM_FILES, removeVolumes, requireOrSkip, ROOT, Sandbox, sandbox, sh, swarmMissing, taskContainer } from "./prereqs";
 
 const PREFIX = "dc";
 const WEBUI_PORT = 17080;
@@ -52,15 +52,6 @@ services:
 volumes:
   redis-data:
 `;
-
-function baseImageMissing(): string | undefined {
-    try {
-        sh("docker", ["image", "inspect", "dockyard/busybox:1.35.0"]);
-        return undefined;
-    } catch {
-        return "the local base image dockyard/busybox:1.35.0 is missing (run `npm run setup`)";
-    }
-}
 
 /** `docker service ls` as name → replicas ("2/2") and mode. */
 function serviceList(): Record<string, { replicas: string; mode: string }> {

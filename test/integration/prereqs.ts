@@ -48,6 +48,16 @@ export function swarmMissing(): string | undefined {
     return state === "active true" ? undefined : `the Docker engine is not a Swarm manager (state: ${state}); run \`docker swarm init\``;
 }
 
+/** Why the local base image the suites run cannot be used, or undefined when it is there. */
+export function baseImageMissing(): string | undefined {
+    try {
+        sh("docker", ["image", "inspect", "dockyard/busybox:1.35.0"]);
+        return undefined;
+    } catch {
+        return "the local base image dockyard/busybox:1.35.0 is missing (run `npm run setup`)";
+    }
+}
+
 /** Why the docker CLI cannot normalise Compose files (`docker stack config`), or undefined. */
 export function dockerCliMissing(): string | undefined {
     return works("docker", ["stack", "config", "--help"]) ? undefined : "no Docker CLI with `docker stack config`";
@@ -211,7 +221,8 @@ export const mochaHooks = {
         if (this.currentTest?.state === "passed") realEngine.passed++;
         else if (this.currentTest?.state === "failed") realEngine.failed++;
     },
-    afterAll() {
+    afterAll(this: Mocha.Context) {
+        this.timeout(10 * 60_000);
         dropClaims();
         if (realEngine.suites.size === 0 && realEngine.skipped.length === 0) return;
         console.log(`\n  dockyard: ${realEngine.passed + realEngine.failed} real-engine tests ran (${realEngine.passed} passed, ${realEngine.failed} failed) in ${realEngine.suites.size} suites; ${realEngine.skipped.length} suites skipped${realEngine.skipped.length ? `: ${realEngine.skipped.join("; ")}` : ""}\n`);

@@ -63,6 +63,7 @@ export async function takeLock(waitMinutes = LOCK_WAIT_MINUTES, say: (line: stri
     child.stderr!.on("data", (d) => (stderr += d));
     let exited: number | null | undefined;
     child.on("exit", (code) => (exited = code));
+    child.on("error", (e) => ((stderr += e.message), (exited = null)));
     const stop = () => child.kill();
     process.once("exit", stop);
     const started = Date.now();
@@ -125,10 +126,12 @@ function docker(args: string[], dockerHost?: string): { ok: boolean; out: string
     return { ok: r.status === 0, out: r.stdout ?? "" };
 }
 
-/** The names of the objects a claim covers, by kind, in the order they can be removed. */
-function objectsOf(claim: Pick<Claim, "prefix" | "dockerHost">): Array<[kind: string, names: string[]]> | undefined {
-    if (!docker(["info", "--format", "{{.ID}}"], claim.dockerHost).ok) return undefined;
-    const names = (args: string[]) => docker(args, claim.dockerHost).out.split("\n").filter((n) => n.startsWith(claim.prefix));
+type Objects = Array<[kind: string, names: string[]]>;
+
+/** Every object on an engine, by kind, in the order they can be removed; undefined when the engine does not answer. */
+function objectsOn(dockerHost: string | undefined): Objects | undefined {
+    if (!docker(["info", "--format", "{{.ID}}"], dockerHost).ok) return undefined;
+    const names = (args: string[]) => docker(args, dockerHost).out.split("\n").filter(Boolean);
     return [
         ["service", names(["service", "ls", "--format", "{{.Name}}"])],
         ["container", names(["ps", "-a", "--format", "{{.Names}}"])],
@@ -137,6 +140,14 @@ function objectsOf(claim: Pick<Claim, "prefix" | "dockerHost">): Array<[kind: st
         ["network", names(["network", "ls", "--format", "{{.Name}}"])],
         ["volume", names(["volume", "ls", "--format", "{{.Name}}"])],
     ];
+}
+
+/** The objects a claim covers, out of an engine's. */
+const coveredBy = (claim: Pick<Claim, "prefix">, all: Objects): Objects => all.map(([kind, names]) => [kind, names.filter((n) => n.startsWith(claim.prefix))]);
+
+function objectsOf(claim: Pick<Claim, "prefix" | "dockerHost">): Objects | undefined {
+    const all = objectsOn(claim.dockerHost);
+    return all && coveredBy(claim, all);
 }
 
 const REMOVE: Record<string, string[]> = {
@@ -159,7 +170,8 @@ export async function removeLeftovers(timeoutMs = 120_000): Promise<string[]> {
             fs.rmSync(path.join(dir, file), { force: true });
             continue;
         }
-        if (claim.pid === process.pid) continue;
+        // This run's own claims (made before, as the tests of this module do) are not leftovers.
+        if (claimed.some((c) => claimFile(dir, c) === path.join(dir, file))) continue;
         const deadline = Date.now() + timeoutMs;
         let removed = 0;
         let left: string[] = [];
@@ -192,8 +204,10 @@ export async function removeLeftovers(timeoutMs = 120_000): Promise<string[]> {
 export function dropClaims(): void {
     if (claimed.length === 0) return;
     const dir = runsDir();
+    const engines = new Map<string | undefined, Objects | undefined>();
     for (const claim of claimed.splice(0)) {
-        const objects = objectsOf(claim);
-        if (!objects || objects.every(([, names]) => names.length === 0)) fs.rmSync(claimFile(dir, claim), { force: true });
+        if (!engines.has(claim.dockerHost)) engines.set(claim.dockerHost, objectsOn(claim.dockerHost));
+        const all = engines.get(claim.dockerHost);
+        if (!all || coveredBy(claim, all).every(([, names]) => names.length === 0)) fs.rmSync(claimFile(dir, claim), { force: true });
     }
 }

@@ -51,10 +51,10 @@ export function swarmMissing(): string | undefined {
 /** Why the local base image the suites run cannot be used, or undefined when it is there. */
 export function baseImageMissing(): string | undefined {
     try {
-        sh("docker", ["image", "inspect", "dockyard/busybox:1.35.0"]);
+        sh("docker", ["image", "inspect", BASE_IMAGES[0]]);
         return undefined;
     } catch {
-        return "the local base image dockyard/busybox:1.35.0 is missing (run `npm run setup`)";
+        return `the local base image ${BASE_IMAGES[0]} is missing (run \`npm run setup\`)`;
     }
 }
 

@@ -323,6 +323,8 @@ export function waitForService(): void {
     };
     let stable = { ids: "", since: 0 };
     let pendingSince = 0;
+    let crowdedSince = 0;
+    let nudged = false;
     for (;;) {
         const { svc, all, nodes } = observe();
         polled = nodes;
@@ -400,6 +402,21 @@ export function waitForService(): void {
         // A place whose latest task Swarm still means to run (one in its restart delay is `ready`, not
         // `running`) is not settled: a global service crash-looping on a node has not converged.
         const unsettled = [...latest.values()].some((t) => !["shutdown", "remove"].includes(t.DesiredState) && t.Status?.State !== "running");
+        // Two tasks of the current spec running in one slot: Swarm's restart of a failed task raced
+        // a rollout (each started one). Swarm removes the extra task only when it next reconciles the
+        // service, on a change to it: after HOLD_MS, ask for that once with an update that changes
+        // nothing (no task is replaced), and wait for it.
+        const crowded = replicas === undefined ? [] : [...new Set(running.map((t) => t.Slot))].filter((s) => running.filter((t) => t.Slot === s).length > 1);
+        if (crowded.length && (!update || update.State === "completed")) {
+            crowdedSince ||= Date.now();
+            if (!nudged && Date.now() - crowdedSince >= HOLD_MS) {
+                nudged = true;
+                const extra = running.filter((t) => crowded.includes(t.Slot)).length - crowded.length;
+                process.stderr.write(`dockyard: service ${name}: Swarm runs ${extra} extra ${extra === 1 ? "task" : "tasks"} in ${crowded.length === 1 ? "slot" : "slots"} ${crowded.join(", ")} ` +
+                    `(its restart of a failed task raced the rollout); asking it to reconcile the service with an update that changes nothing\n`);
+                docker(["service", "update", "--detach", "--quiet", "--no-resolve-image", id]);
+            }
+        } else crowdedSince = 0;
         const allRunning = (replicas === undefined ? running.length === wanted.length && !unsettled : settled >= replicas && running.length <= replicas) && !lingering().length;
         // A completed rollout has watched its new tasks for its monitor period; one with a shorter
         // period (a one-shot service's is 0) has not, and is watched here as a change without one.
@@ -441,6 +458,7 @@ export function waitForService(): void {
             const latestFirst = [...all].sort((a, b) => Date.parse(b.UpdatedAt) - Date.parse(a.UpdatedAt));
             fail(`not converged after ${env.TIMEOUT}: ${running.length} of ${replicas ?? wanted.length} tasks running${update ? `, update ${update.State}` : ""}` +
                 (lingering().length ? `, ${lingering().length} still stopping` : "") +
+                (nudged && crowded.length ? `; Swarm still runs more than one task in ${crowded.length === 1 ? "slot" : "slots"} ${crowded.join(", ")} after it was asked to reconcile the service` : "") +
                 (!current.length && others.length ? `; Swarm has started no task of its current spec (${others.length} ${others.length === 1 ? "task" : "tasks"} of earlier specs)` : "") +
                 (!all.length && (replicas ?? 1) > 0 ? "; Swarm has started no task for it" : "") +
                 (lost.length ? `; node ${lost.join(", node ")} and holds tasks Swarm is waiting for (bring it back, or \`docker node rm\` it)` : ""),

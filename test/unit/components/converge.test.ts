@@ -18,8 +18,13 @@ function runAgainst(answers: Record<string, unknown>, timeout = "5s", inspect?: 
     try {
         fs.writeFileSync(path.join(dir, "answers.json"), JSON.stringify(answers));
         fs.writeFileSync(path.join(dir, "docker"), `#!${process.execPath}
-const answers = require(${JSON.stringify(path.join(dir, "answers.json"))});
+const fs = require("fs");
+const all = require(${JSON.stringify(path.join(dir, "answers.json"))});
 const args = process.argv.slice(2).join(" ");
+fs.appendFileSync(${JSON.stringify(path.join(dir, "calls.log"))}, args + "\\n");
+// Once the service was updated, the engine answers from \`afterUpdate\` where it has an answer.
+const updated = fs.readFileSync(${JSON.stringify(path.join(dir, "calls.log"))}, "utf8").split("\\n").some((c) => c.startsWith("service update"));
+const answers = updated && all.afterUpdate ? { ...all, ...all.afterUpdate } : all;
 const key = Object.keys(answers).find((k) => args.startsWith(k));
 if (!key) { process.stderr.write("fake docker: no answer for " + args + "\\n"); process.exit(1); }
 const a = answers[key];
@@ -465,6 +470,34 @@ describe("convergence wait: every shape Swarm accepts", () => {
                 { ...task("t4", template(), { Slot: 1 }, "running", running), CreatedAt: later(3600) },
             ]), "service inspect web-id": [{ ID: "web-id", UpdatedAt: later(3600), Spec: { Mode: { Replicated: { Replicas: 1 } }, TaskTemplate: template(), UpdateConfig: { Monitor: 1e9 } } }] } },
     ];
+    // Swarm's restart of a failed task can race a rollout: both start a task of the new spec in one
+    // slot, and Swarm removes the extra one only when it next reconciles the service.
+    const crowded = engine({ Replicated: { Replicas: 1 } }, template(), [task("t1", template(), { Slot: 1 }, "running", running), task("t2", template(), { Slot: 1 }, "running", running)],
+        { "service update": "web-id\n" });
+    const nudge = "dockyard: service web: Swarm runs 1 extra task in slot 1 (its restart of a failed task raced the rollout); asking it to reconcile the service with an update that changes nothing";
+    const updates = (tmp: string) => fs.readFileSync(path.join(tmp, "calls.log"), "utf8").split("\n").filter((c) => c.startsWith("service update"));
+    it("two tasks of the current spec in one slot: asks Swarm once to reconcile the service (an update that changes nothing), then converges on the one it keeps", function () {
+        this.timeout(20_000);
+        let calls: string[] = [];
+        const started = Date.now();
+        const r = runAgainst({ ...crowded, afterUpdate: { [`inspect --type task t1 t2`]: [task("t1", template(), { Slot: 1 }, "running", running), task("t2", template(), { Slot: 1 }, "shutdown", running)] } },
+            "30s", (tmp) => { calls = updates(tmp); });
+        const seconds = (Date.now() - started) / 1000;
+        assert.strictEqual(r.status, 0, r.stderr);
+        assert.strictEqual(r.stderr, nudge + "\n");
+        assert.deepStrictEqual(calls, ["service update --detach --quiet --no-resolve-image web-id"]);
+        // (2 s before it asks, then the monitor period of the one it keeps; the one stopping is asked of its node.)
+        assert.ok(seconds >= 3 && seconds <= 10, `took ${seconds} s`);
+    });
+    it("two tasks of the current spec in one slot that Swarm keeps when asked: fails at the timeout saying so, having asked once", function () {
+        this.timeout(20_000);
+        let calls: string[] = [];
+        const r = runAgainst(crowded, "4s", (tmp) => { calls = updates(tmp); });
+        assert.strictEqual(r.status, 1);
+        assert.deepStrictEqual(r.stderr.split("\n").slice(0, 2), [nudge,
+            "dockyard: service web did not converge: not converged after 4s: 2 of 1 tasks running; Swarm still runs more than one task in slot 1 after it was asked to reconcile the service"]);
+        assert.deepStrictEqual(calls, ["service update --detach --quiet --no-resolve-image web-id"]);
+    });
     it("at the timeout, shows the tasks Swarm has when none is of the current spec", function () {
         this.timeout(20_000);
         const r = runAgainst(engine({ Replicated: { Replicas: 1 } }, template(), [

@@ -48,4 +48,4 @@ export {
 } from "./service";
 export { DOCKER_SOCKETS, dockerSocketIn } from "./socket";
 export { Volume, VolumeArgs, VolumeDeletion, VolumeSettings, VolumeSettingsSchema, isNodeLocal } from "./volume";
-export { ArgumentError, COMPONENT_LABEL, DockerName, Duration, FileMode, MANAGED_LABEL, issueTexts, validate } from "./internal";
+export { ArgumentError, COMPONENT_LABEL, DockerName, Duration, FileMode, MANAGED_LABEL, NumericId, issueTexts, validate } from "./internal";

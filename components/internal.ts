@@ -66,6 +66,11 @@ export const WholeNumber = z.int(expected("a whole number, 0 or more")).nonnegat
 export const Port = z.int(expected("a port from 1 to 65535")).min(1, expected("a port from 1 to 65535")).max(65535, expected("a port from 1 to 65535"));
 export const Ratio = z.number(expected("a number from 0 to 1")).min(0, expected("a number from 0 to 1")).max(1, expected("a number from 0 to 1"));
 export const Cpus = z.number(expected("a positive number of CPUs such as 0.5")).positive(expected("a positive number of CPUs such as 0.5"));
+/** A numeric user or group id owning a mounted file, as Docker takes it (it resolves no names there): "101". */
+export const NumericId = (what: string, example = '"101"') => {
+    const e = expected(`a numeric ${what} such as ${example}`);
+    return z.string(e).regex(/^\d+$/, e);
+};
 export const FileMode = z.int(expected("a file mode from 0 to 0o777")).min(0, expected("a file mode from 0 to 0o777")).max(0o777, expected("a file mode from 0 to 0o777"));
 
 const MEMORY_HINT = 'a size in bytes or a string such as "256m" or "1g"';

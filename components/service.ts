@@ -11,6 +11,7 @@ import {
     DockerName,
     Duration,
     FileMode,
+    NumericId,
     Labels,
     Memory,
     Port,
@@ -358,28 +359,28 @@ export interface SecretMount {
      * @default the Secret component's name
      */
     readonly target?: string;
-    /** @default "0" (root) */
+    /** The file's owner, a numeric uid such as "101" (Docker resolves no names here). @default "0" (root) */
     readonly uid?: string;
-    /** @default "0" (root) */
+    /** Its group, a numeric gid. @default "0" (root) */
     readonly gid?: string;
     /** @default 0o444 */
     readonly mode?: number;
 }
-const SecretMountSchema = z.object({ target: SecretFile.optional(), uid: Text("a uid").optional(), gid: Text("a gid").optional(), mode: FileMode.optional() });
+const SecretMountSchema = z.object({ target: SecretFile.optional(), uid: NumericId("uid").optional(), gid: NumericId("gid").optional(), mode: FileMode.optional() });
 
 /** A Config mounted as a file. */
 export interface ConfigMount {
     readonly config: Config;
     /** Absolute path of the file in the container. */
     readonly target: string;
-    /** @default "0" (root) */
+    /** The file's owner, a numeric uid such as "101" (Docker resolves no names here). @default "0" (root) */
     readonly uid?: string;
-    /** @default "0" (root) */
+    /** Its group, a numeric gid. @default "0" (root) */
     readonly gid?: string;
     /** @default 0o444 */
     readonly mode?: number;
 }
-const ConfigMountSchema = z.object({ target: AbsolutePath, uid: Text("a uid").optional(), gid: Text("a gid").optional(), mode: FileMode.optional() });
+const ConfigMountSchema = z.object({ target: AbsolutePath, uid: NumericId("uid").optional(), gid: NumericId("gid").optional(), mode: FileMode.optional() });
 
 /** A volume, bind or tmpfs mount. Exactly one of `volume`, `hostPath` or `tmpfs` is given. */
 export type Mount = Omit<z.input<ReturnType<typeof mountSchema>>, "volume"> & { readonly volume?: Volume };

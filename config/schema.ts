@@ -31,7 +31,7 @@ const defaults = z.strictObject({
 /** A numeric user or group id, as Docker takes it for a mounted file: 101 or "101". */
 const numericId = (what: string) => {
     const e = expected(`a numeric ${what} such as 101`);
-    return z.union([z.int(e).min(0, e), z.string(e).regex(/^\d+$/, e)], e).transform(String);
+    return z.union([z.int(e).min(0, e), dy.NumericId(what, "101")], e).transform(String);
 };
 /** Who owns a mounted secret or config file, and its mode (`0o400`, or 256 as YAML writes it). */
 const fileOwnership = {

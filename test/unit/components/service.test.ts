@@ -483,8 +483,19 @@ describe("Service", () => {
             ["a config's owner that is not text", (c) => ({
                 image: "i", configs: [{ config: new c.Config("cf", { data: "x" }), target: "/etc/app.yaml", uid: 101 as any, gid: "" }],
             }), [
-                "configs[0].uid: expected a uid, got 101",
-                'configs[0].gid: expected a gid, got ""',
+                'configs[0].uid: expected a numeric uid such as "101", got 101',
+                'configs[0].gid: expected a numeric gid such as "101", got ""',
+            ]],
+            // Docker resolves no user names for a mounted file: a name would fail the deploy on the node.
+            ["owners of mounted files that are names or not whole numbers", (c) => ({
+                image: "i",
+                secrets: [{ secret: new c.Secret("pw", { data: "x" }), uid: "www-data", gid: "-1" }],
+                configs: [{ config: new c.Config("cf", { data: "x" }), target: "/etc/app.yaml", uid: "1.5", gid: "nogroup" }],
+            }), [
+                'secrets[0].uid: expected a numeric uid such as "101", got "www-data"',
+                'secrets[0].gid: expected a numeric gid such as "101", got "-1"',
+                'configs[0].uid: expected a numeric uid such as "101", got "1.5"',
+                'configs[0].gid: expected a numeric gid such as "101", got "nogroup"',
             ]],
             ["a health check interval that is not a duration", () => ({ image: "i", healthCheck: { command: ["true"], interval: "10 seconds" } }),
                 ['healthCheck.interval: expected a duration such as "500ms", "10s" or "1m30s", got "10 seconds"']],

@@ -402,19 +402,27 @@ export function waitForService(): void {
         // A place whose latest task Swarm still means to run (one in its restart delay is `ready`, not
         // `running`) is not settled: a global service crash-looping on a node has not converged.
         const unsettled = [...latest.values()].some((t) => !["shutdown", "remove"].includes(t.DesiredState) && t.Status?.State !== "running");
-        // Two tasks of the current spec running in one slot: Swarm's restart of a failed task raced
-        // a rollout (each started one). Swarm removes the extra task only when it next reconciles the
-        // service, on a change to it: after HOLD_MS, ask for that once with an update that changes
-        // nothing (no task is replaced), and wait for it.
-        const crowded = replicas === undefined ? [] : [...new Set(running.map((t) => t.Slot))].filter((s) => running.filter((t) => t.Slot === s).length > 1);
+        // Two tasks of the current spec running in one slot: Swarm's restart of a failed task likely
+        // raced a rollout (each started one). Swarm removes the extra task only when it next
+        // reconciles the service, on a change to it: after HOLD_MS, ask for that once with an update
+        // that changes nothing. Swarm then runs a rollout of that slot alone: it stops the extra task,
+        // replaces none, and takes its update delay and monitor period, which this wait follows as
+        // any rollout. (Its previous spec is then the current one: a rollback goes nowhere.)
+        const bySlot = new Map<number, number>();
+        for (const t of replicas === undefined ? [] : running) bySlot.set(t.Slot, (bySlot.get(t.Slot) ?? 0) + 1);
+        const crowded = [...bySlot].filter(([, n]) => n > 1);
+        const copies = crowded.map(([slot, n]) => `task ${name}.${slot} ${n === 2 ? "twice" : `${n} times`}`).join(", ");
         if (crowded.length && (!update || update.State === "completed")) {
             crowdedSince ||= Date.now();
             if (!nudged && Date.now() - crowdedSince >= HOLD_MS) {
                 nudged = true;
-                const extra = running.filter((t) => crowded.includes(t.Slot)).length - crowded.length;
-                process.stderr.write(`dockyard: service ${name}: Swarm runs ${extra} extra ${extra === 1 ? "task" : "tasks"} in ${crowded.length === 1 ? "slot" : "slots"} ${crowded.join(", ")} ` +
-                    `(its restart of a failed task raced the rollout); asking it to reconcile the service with an update that changes nothing\n`);
-                docker(["service", "update", "--detach", "--quiet", "--no-resolve-image", id]);
+                process.stderr.write(`dockyard: service ${name}: Swarm runs ${copies} (its restart of a failed task likely raced the rollout); ` +
+                    "asking it to reconcile the service with an update that changes nothing\n");
+                try {
+                    docker(["service", "update", "--detach", "--quiet", "--no-resolve-image", id]);
+                } catch (e: any) {
+                    process.stderr.write(`dockyard: service ${name}: could not ask Swarm to reconcile it: ${e.message}; still waiting\n`);
+                }
             }
         } else crowdedSince = 0;
         const allRunning = (replicas === undefined ? running.length === wanted.length && !unsettled : settled >= replicas && running.length <= replicas) && !lingering().length;
@@ -456,9 +464,9 @@ export function waitForService(): void {
             // With no task of the current spec to show, the service's latest tasks say what Swarm did instead.
             const others = all.filter((t) => specOf(t.Spec) !== template);
             const latestFirst = [...all].sort((a, b) => Date.parse(b.UpdatedAt) - Date.parse(a.UpdatedAt));
-            fail(`not converged after ${env.TIMEOUT}: ${running.length} of ${replicas ?? wanted.length} tasks running${update ? `, update ${update.State}` : ""}` +
+            fail(`not converged after ${env.TIMEOUT}: ${running.length} of ${replicas ?? wanted.length} tasks running${update ? `, update ${update.State}${nudged && !crowded.length && update.State === "updating" ? " (the one Dockyard asked for to have Swarm reconcile the service)" : ""}` : ""}` +
                 (lingering().length ? `, ${lingering().length} still stopping` : "") +
-                (nudged && crowded.length ? `; Swarm still runs more than one task in ${crowded.length === 1 ? "slot" : "slots"} ${crowded.join(", ")} after it was asked to reconcile the service` : "") +
+                (nudged && crowded.length ? `; Swarm still runs ${copies} after it was asked to reconcile the service (\`docker service update --force ${name}\` replaces every task)` : "") +
                 (!current.length && others.length ? `; Swarm has started no task of its current spec (${others.length} ${others.length === 1 ? "task" : "tasks"} of earlier specs)` : "") +
                 (!all.length && (replicas ?? 1) > 0 ? "; Swarm has started no task for it" : "") +
                 (lost.length ? `; node ${lost.join(", node ")} and holds tasks Swarm is waiting for (bring it back, or \`docker node rm\` it)` : ""),

@@ -161,6 +161,10 @@ function rows(table: Row[], project: () => ServiceProject, docker: () => (args: 
                         continue;
                     }
                     const r = project().up(name, step.deploy);
+                    // When Swarm's restart raced the rollout (two tasks in one slot), the wait says so and has Swarm reconcile.
+                    const nudged = r.out.split("\n").filter((l) => /asking it to reconcile the service/.test(l));
+                    for (const l of nudged) assert.match(l, new RegExp(`dockyard: service ${name}: Swarm runs task ${name}\\.\\d+ twice \\(its restart of a failed task likely raced the rollout\\); asking it to reconcile the service with an update that changes nothing$`));
+                    if (nudged.length) console.log(`      (${name}: Swarm ran a task twice in one slot; the wait had it reconcile the service)`);
                     if (step.result === true) assert.strictEqual(r.code, 0, r.out);
                     else {
                         assert.notStrictEqual(r.code, 0, r.out);

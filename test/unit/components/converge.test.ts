@@ -472,22 +472,27 @@ describe("convergence wait: every shape Swarm accepts", () => {
     ];
     // Swarm's restart of a failed task can race a rollout: both start a task of the new spec in one
     // slot, and Swarm removes the extra one only when it next reconciles the service.
-    const crowded = engine({ Replicated: { Replicas: 1 } }, template(), [task("t1", template(), { Slot: 1 }, "running", running), task("t2", template(), { Slot: 1 }, "running", running)],
-        { "service update": "web-id\n" });
-    const nudge = "dockyard: service web: Swarm runs 1 extra task in slot 1 (its restart of a failed task raced the rollout); asking it to reconcile the service with an update that changes nothing";
+    const rollout = (State: string, StartedAt: string, CompletedAt?: string, mode: object = { Replicated: { Replicas: 1 } }, Monitor = 1e9) => ({ "service inspect web-id": [{
+        ID: "web-id", UpdatedAt: CompletedAt ?? StartedAt, UpdateStatus: { State, StartedAt, ...(CompletedAt ? { CompletedAt } : {}) },
+        Spec: { Mode: mode, TaskTemplate: template(), UpdateConfig: { Monitor } } }] });
+    const twice = [task("t1", template(), { Slot: 1 }, "running", running), task("t2", template(), { Slot: 1 }, "running", running)];
+    const crowded = { ...engine({ Replicated: { Replicas: 1 } }, template(), twice, { "service update": "web-id\n" }), ...rollout("completed", later(0), later(1.5)) };
+    const nudge = "dockyard: service web: Swarm runs task web.1 twice (its restart of a failed task likely raced the rollout); asking it to reconcile the service with an update that changes nothing";
     const updates = (tmp: string) => fs.readFileSync(path.join(tmp, "calls.log"), "utf8").split("\n").filter((c) => c.startsWith("service update"));
-    it("two tasks of the current spec in one slot: asks Swarm once to reconcile the service (an update that changes nothing), then converges on the one it keeps", function () {
+    it("two tasks of the current spec in one slot after a completed rollout: asks Swarm once to reconcile the service (an update that changes nothing), then follows that rollout", function () {
         this.timeout(20_000);
         let calls: string[] = [];
         const started = Date.now();
-        const r = runAgainst({ ...crowded, afterUpdate: { [`inspect --type task t1 t2`]: [task("t1", template(), { Slot: 1 }, "running", running), task("t2", template(), { Slot: 1 }, "shutdown", running)] } },
-            "30s", (tmp) => { calls = updates(tmp); });
+        const r = runAgainst({ ...crowded, afterUpdate: {
+            [`inspect --type task t1 t2`]: [task("t1", template(), { Slot: 1 }, "running", running), task("t2", template(), { Slot: 1 }, "shutdown", { State: "shutdown" })],
+            ...rollout("completed", later(5), later(6)),
+        } }, "30s", (tmp) => { calls = updates(tmp); });
         const seconds = (Date.now() - started) / 1000;
         assert.strictEqual(r.status, 0, r.stderr);
         assert.strictEqual(r.stderr, nudge + "\n");
         assert.deepStrictEqual(calls, ["service update --detach --quiet --no-resolve-image web-id"]);
-        // (2 s before it asks, then the monitor period of the one it keeps; the one stopping is asked of its node.)
-        assert.ok(seconds >= 3 && seconds <= 10, `took ${seconds} s`);
+        // (2 s before it asks; then the rollout it asked for has completed.)
+        assert.ok(seconds >= 2 && seconds <= 10, `took ${seconds} s`);
     });
     it("two tasks of the current spec in one slot that Swarm keeps when asked: fails at the timeout saying so, having asked once", function () {
         this.timeout(20_000);
@@ -495,8 +500,36 @@ describe("convergence wait: every shape Swarm accepts", () => {
         const r = runAgainst(crowded, "4s", (tmp) => { calls = updates(tmp); });
         assert.strictEqual(r.status, 1);
         assert.deepStrictEqual(r.stderr.split("\n").slice(0, 2), [nudge,
-            "dockyard: service web did not converge: not converged after 4s: 2 of 1 tasks running; Swarm still runs more than one task in slot 1 after it was asked to reconcile the service"]);
+            "dockyard: service web did not converge: not converged after 4s: 2 of 1 tasks running, update completed; Swarm still runs task web.1 twice after it was asked to reconcile the service (`docker service update --force web` replaces every task)"]);
         assert.deepStrictEqual(calls, ["service update --detach --quiet --no-resolve-image web-id"]);
+    });
+    it("the rollout asked for still running at the timeout: says it is the one Dockyard asked for", function () {
+        this.timeout(20_000);
+        const r = runAgainst({ ...crowded, afterUpdate: {
+            [`inspect --type task t1 t2`]: [task("t1", template(), { Slot: 1 }, "running", running), task("t2", template(), { Slot: 1 }, "shutdown", { State: "shutdown" })],
+            ...rollout("updating", later(5)),
+        } }, "4s");
+        assert.strictEqual(r.status, 1);
+        assert.deepStrictEqual(r.stderr.split("\n").slice(0, 2), [nudge,
+            "dockyard: service web did not converge: not converged after 4s: 1 of 1 tasks running, update updating (the one Dockyard asked for to have Swarm reconcile the service)"]);
+    });
+    it("two tasks of the current spec in one slot while a rollout is under way: Swarm's own rollout, nothing asked", function () {
+        this.timeout(20_000);
+        let calls: string[] = [];
+        const r = runAgainst({ ...crowded, ...rollout("updating", later(0)) }, "4s", (tmp) => { calls = updates(tmp); });
+        assert.strictEqual(r.status, 1);
+        assert.strictEqual(r.stderr.split("\n")[0], "dockyard: service web did not converge: not converged after 4s: 2 of 1 tasks running, update updating");
+        assert.deepStrictEqual(calls, []);
+    });
+    it("a global service's tasks (they have no slot) running for a monitor period longer than the wait's hold: converges, nothing asked", function () {
+        this.timeout(20_000);
+        let calls: string[] = [];
+        const tasks = [task("t1", template(), { NodeID: "n1" }, "running", running), task("t2", template(), { NodeID: "n2" }, "running", running)];
+        const r = runAgainst({ ...engine({ Global: {} }, template(), tasks), "service inspect web-id": [{ ID: "web-id", UpdatedAt: at, Spec: { Mode: { Global: {} }, TaskTemplate: template(), UpdateConfig: { Monitor: 4e9 } } }] },
+            "30s", (tmp) => { calls = updates(tmp); });
+        assert.strictEqual(r.status, 0, r.stderr);
+        assert.strictEqual(r.stderr, "");
+        assert.deepStrictEqual(calls, []);
     });
     it("at the timeout, shows the tasks Swarm has when none is of the current spec", function () {
         this.timeout(20_000);

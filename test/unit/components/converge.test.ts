@@ -503,6 +503,16 @@ describe("convergence wait: every shape Swarm accepts", () => {
             "dockyard: service web did not converge: not converged after 4s: 2 of 1 tasks running, update completed; Swarm still runs task web.1 twice after it was asked to reconcile the service (`docker service update --force web` replaces every task)"]);
         assert.deepStrictEqual(calls, ["service update --detach --quiet --no-resolve-image web-id"]);
     });
+    it("a request to reconcile that the engine refuses: warns with the engine's reason and keeps waiting", function () {
+        this.timeout(20_000);
+        const refusing: Record<string, unknown> = { ...crowded };
+        delete refusing["service update"];
+        const r = runAgainst(refusing, "4s");
+        assert.strictEqual(r.status, 1);
+        assert.deepStrictEqual(r.stderr.split("\n").slice(0, 3), [nudge,
+            "dockyard: service web: could not ask Swarm to reconcile it: `docker service update --detach --quiet --no-resolve-image web-id` failed: fake docker: no answer for service update --detach --quiet --no-resolve-image web-id; still waiting",
+            "dockyard: service web did not converge: not converged after 4s: 2 of 1 tasks running, update completed; Swarm still runs task web.1 twice after it was asked to reconcile the service (`docker service update --force web` replaces every task)"]);
+    });
     it("the rollout asked for still running at the timeout: says it is the one Dockyard asked for", function () {
         this.timeout(20_000);
         const r = runAgainst({ ...crowded, afterUpdate: {

@@ -695,32 +695,28 @@ export class Service extends pulumi.ComponentResource {
                         fileMode: c.mode ?? 0o444,
                     })),
                     mounts: args.mounts?.map(mountSpec),
-                    healthcheck: args.healthCheck && healthcheckSpec(args.healthCheck),
+                    healthcheck: args.healthCheck ? healthcheckSpec(args.healthCheck) : { tests: [] },
                     // Not Swarm's 10 s by default: the Docker provider's delete waits only the grace period for each
                     // task's container to go and fails the destroy when it takes longer (kreuzwerker deleteService).
-                    stopGracePeriod: args.stopGracePeriod,
+                    stopGracePeriod: args.stopGracePeriod ?? "0s",
                     stopSignal: args.stopSignal,
                     capAdds: args.capabilities?.add?.map(capability),
                     capDrops: args.capabilities?.drop?.map(capability),
-                    init: args.init,
+                    init: args.init ?? false,
                     sysctl: args.sysctls ? Object.fromEntries(Object.entries(args.sysctls).map(([k, v]) => [k, String(v)])) : undefined,
                     hostname: args.hostname,
                     dir: args.workdir,
                     hosts: args.extraHosts?.map((h) => ({ host: h.host, ip: h.ip })),
-                    dnsConfig: args.dns ? { nameservers: [...args.dns.nameservers], searches: args.dns.search && [...args.dns.search], options: args.dns.options && [...args.dns.options] } : undefined,
+                    dnsConfig: args.dns ? { nameservers: [...args.dns.nameservers], searches: args.dns.search && [...args.dns.search], options: args.dns.options && [...args.dns.options] } : { nameservers: [] },
                     labels: args.containerLabels ? Object.entries(args.containerLabels).map(([label, value]) => ({ label, value })) : undefined,
                 },
                 logDriver: args.logging ? { name: args.logging.driver, options: args.logging.options ? { ...args.logging.options } : undefined } : undefined,
                 networksAdvanceds: args.networks?.map((n) => ({ id: n.networkId, aliases: args.aliases ? [...args.aliases] : undefined })),
                 restartPolicy: restart,
-                resources: args.limits || args.reservations
-                    ? { limits: resources(args.limits), reservation: resources(args.reservations) }
-                    : undefined,
+                resources: { limits: resources(args.limits), reservation: resources(args.reservations) },
                 // The provider takes each preference's spread descriptor (`node.labels.zone`), whatever its
                 // docs' `spread=...` example suggests: given `spread=x`, Swarm would spread over a label named `spread=x`.
-                placement: args.constraints || args.preferences || pins.length || args.maxReplicasPerNode !== undefined
-                    ? { constraints: placementConstraints(args.constraints, pins), prefs: args.preferences?.map((p) => p.replace(/^spread=/, "")), maxReplicas: args.maxReplicasPerNode }
-                    : undefined,
+                placement: { constraints: placementConstraints(args.constraints, pins) ?? [], prefs: args.preferences?.map((p) => p.replace(/^spread=/, "")) ?? [], maxReplicas: args.maxReplicasPerNode ?? 0 },
             },
             endpointSpec: {
                 mode: args.endpointMode ?? EndpointMode.Vip,

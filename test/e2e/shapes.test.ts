@@ -17,6 +17,11 @@ const sleeper = { command: ["sleep", "3600"], restart: { delay: "1s" }, update: 
 /** Seconds a deploy of one service takes here at most, converged or failed: well below its 90 s wait. */
 const NORMAL = 40;
 
+/** The parts of a service's spec the Docker provider keeps when it is no longer sent them. */
+const KEPT = "{{json .Spec.TaskTemplate.Resources}} {{json .Spec.TaskTemplate.Placement}} {{json .Spec.TaskTemplate.ContainerSpec.Init}} " +
+    "{{json .Spec.TaskTemplate.ContainerSpec.StopGracePeriod}} {{json .Spec.TaskTemplate.ContainerSpec.DNSConfig}} {{json .Spec.TaskTemplate.ContainerSpec.Healthcheck}}";
+let plainSpec = "";
+
 /** Its tasks Swarm wants running, and those running. */
 function counts(docker: (args: string[]) => string, name: string) {
     const lines = docker(["service", "ps", "--filter", "desired-state=running", "--format", "{{.CurrentState}}", name]).split("\n").filter(Boolean);
@@ -118,6 +123,15 @@ const ONE_NODE: Row[] = [
         { deploy: { ...sleeper, replicas: 2, maxReplicasPerNode: 1 }, within: NORMAL,
             result: /did not converge: no node can run it: no suitable node \(max replicas per node limit exceed/ },
     ] },
+    // The Docker provider keeps a block it is no longer sent (kreuzwerker's Optional + Computed):
+    // Dockyard sends each one always, as Swarm has it for a service that never had the setting.
+    { shape: "every setting the provider would keep, set and then removed (the service is as one that never had them), deployed again unchanged", steps: [
+        { deploy: { ...sleeper }, result: true, within: NORMAL },
+        { byHand: "record the spec of a service without the settings", run: (d, n) => void (plainSpec = d(["service", "inspect", "--format", KEPT, n])) },
+        { deploy: { ...sleeper, constraints: ["node.role==manager"], maxReplicasPerNode: 2, limits: { memory: "64m", cpus: 0.5 }, reservations: { memory: "16m" }, init: true, stopGracePeriod: "7s", dns: { nameservers: ["10.0.0.53"] }, healthCheck: { command: ["true"], interval: "2s" } }, result: true, within: NORMAL },
+        { deploy: { ...sleeper }, result: true, within: NORMAL },
+        { deploy: { ...sleeper }, result: true, within: NORMAL, unchanged: true },
+    ], after: (d, n) => assert.strictEqual(d(["service", "inspect", "--format", KEPT, n]), plainSpec) },
 ];
 
 /** On the cluster (manager zone a, worker1 zone b, worker2 zone c): global services where a constraint leaves 0, 1 or every node. */

@@ -132,8 +132,8 @@ describe("program", function () {
 
         it("mounts the kv volume, keeps it on destroy, and keeps kv (and the registry) on the node holding its data", () => {
             const kv = service("kv").inputs;
-            assert.deepStrictEqual(kv.taskSpec.placement, { constraints: ["node.id==n0de1d"] });
-            assert.deepStrictEqual(service("registry").inputs.taskSpec.placement, { constraints: ["node.id==n0de1d"] });
+            assert.deepStrictEqual(kv.taskSpec.placement, { constraints: ["node.id==n0de1d"], prefs: [], maxReplicas: 0 });
+            assert.deepStrictEqual(service("registry").inputs.taskSpec.placement, { constraints: ["node.id==n0de1d"], prefs: [], maxReplicas: 0 });
             assert.deepStrictEqual(kv.taskSpec.containerSpec.mounts, [{ type: "volume", source: "kv-data", target: "/data", readOnly: false }]);
             assert.deepStrictEqual(kv.taskSpec.containerSpec.args, ["kv"]);
             assert.strictEqual(one("docker:index/volume:Volume", "kv-data-volume").retainOnDelete, true);
@@ -271,7 +271,7 @@ describe("program", function () {
                 assert.strictEqual(volume.protect, true);
                 const kv = service("kv").inputs;
                 assert.deepStrictEqual(kv.mode, { replicated: { replicas: 1 } });
-                assert.deepStrictEqual(kv.taskSpec.placement, { constraints: ["node.labels.dockyard.kv==true"] });
+                assert.deepStrictEqual(kv.taskSpec.placement, { constraints: ["node.labels.dockyard.kv==true"], prefs: [], maxReplicas: 0 });
                 assert.strictEqual(kv.updateConfig.order, "stop-first");
             });
 

@@ -151,6 +151,7 @@ describe("Registry", () => {
                 secrets: [],
                 mounts: [{ type: "volume", source: "reg-data", target: "/var/lib/registry", readOnly: false }],
                 healthcheck: { tests: ["CMD-SHELL", "wget -q -O /dev/null http://127.0.0.1:5000/ || exit 1"], interval: "5s", timeout: "3s", retries: 3, startPeriod: "5s" },
+                stopGracePeriod: "0s", init: false, dnsConfig: { nameservers: [] },
             });
             assert.deepStrictEqual(spec.endpointSpec, { mode: "vip", ports: [{ targetPort: 5000, publishedPort: 5000, protocol: "tcp", publishMode: "ingress" }] });
             assert.deepStrictEqual(spec.updateConfig, { parallelism: 1, delay: "5s", monitor: "30s", maxFailureRatio: "0", order: "stop-first", failureAction: "rollback" });
@@ -266,7 +267,7 @@ describe("Registry", () => {
             const spec = service.inputs;
             assert.strictEqual(spec.taskSpec.containerSpec.image, "registry:2");
             assert.deepStrictEqual(spec.taskSpec.containerSpec.mounts, [{ type: "volume", source: "images", target: "/var/lib/registry", readOnly: false }]);
-            assert.deepStrictEqual(spec.taskSpec.placement, { constraints: ["node.labels.registry==true"] });
+            assert.deepStrictEqual(spec.taskSpec.placement, { constraints: ["node.labels.registry==true"], prefs: [], maxReplicas: 0 });
             assert.deepStrictEqual(spec.endpointSpec, { mode: "dnsrr", ports: [{ targetPort: 6000, publishedPort: 6000, protocol: "tcp", publishMode: "host" }] });
             assert.strictEqual(spec.taskSpec.containerSpec.env.REGISTRY_HTTP_ADDR, "0.0.0.0:6000");
             assert.strictEqual(await valueOf(r.server), "registry.internal:6000");

@@ -10,6 +10,12 @@ const UPDATE_DEFAULTS = { parallelism: 1, delay: "5s", monitor: "30s", maxFailur
 const ROLLBACK_DEFAULTS = { ...UPDATE_DEFAULTS, failureAction: "pause" };
 const RESTART_DEFAULTS = { condition: "on-failure", delay: "5s", maxAttempts: 0, window: "0s" };
 const MiB = 1024 * 1024;
+/**
+ * What the service sends for each setting it was not given, as Swarm has it for a service that never had
+ * the setting: the Docker provider keeps a block it is no longer sent, so a removed setting would stay.
+ */
+const UNSET_CONTAINER = { healthcheck: { tests: [] }, stopGracePeriod: "0s", init: false, dnsConfig: { nameservers: [] } };
+const UNSET_TASK = { resources: {}, placement: { constraints: [], prefs: [], maxReplicas: 0 } };
 
 describe("Service", () => {
     let c: typeof components;
@@ -65,25 +71,26 @@ describe("Service", () => {
             assert.notStrictEqual(one("command:local:Command", "web2-converged").inputs.environment.SPEC, SPEC);
         });
 
-        it("applies the safe defaults and sends nothing that was not asked for", async () => {
+        it("applies the safe defaults, sends the blocks the provider would keep as Swarm has them unset, and nothing else that was not asked for", async () => {
             const { svc, spec } = await build("web", { image: "nginx@sha256:abc" });
             assert.deepStrictEqual(spec, {
                 name: "web",
                 labels: labels("web"),
                 mode: { replicated: { replicas: 1 } },
                 taskSpec: {
-                    // No stop grace period unless given: the provider's destroy waits only that long (see ServiceArgs).
-                    containerSpec: { image: "nginx@sha256:abc", readOnly: false },
+                    // No stop grace period unless given (0s): the provider's destroy waits only that long (see ServiceArgs).
+                    containerSpec: { image: "nginx@sha256:abc", readOnly: false, ...UNSET_CONTAINER },
                     restartPolicy: RESTART_DEFAULTS,
+                    ...UNSET_TASK,
                 },
                 endpointSpec: { mode: "vip" },
                 updateConfig: UPDATE_DEFAULTS,
                 rollbackConfig: ROLLBACK_DEFAULTS,
             });
-            for (const key of ["commands", "args", "env", "healthcheck", "secrets", "configs", "mounts", "user"]) {
+            for (const key of ["commands", "args", "env", "secrets", "configs", "mounts", "user"]) {
                 assert.strictEqual(key in spec.taskSpec.containerSpec, false, `containerSpec.${key} is absent`);
             }
-            for (const key of ["networksAdvanceds", "resources", "placement"]) assert.strictEqual(key in spec.taskSpec, false, `taskSpec.${key} is absent`);
+            assert.strictEqual("networksAdvanceds" in spec.taskSpec, false, "taskSpec.networksAdvanceds is absent");
             assert.strictEqual("auth" in spec, false);
             assert.strictEqual("ports" in spec.endpointSpec, false);
             assert.deepStrictEqual(await valueOf(svc.endpoints), []);
@@ -167,7 +174,7 @@ describe("Service", () => {
             ]);
             assert.deepStrictEqual(child.dependencies, [one("docker:index/volume:Volume", "data-volume").urn, one("command:local:Command", "data-node").urn]);
             // The node-local volume pins the service, once however often it is mounted.
-            assert.deepStrictEqual(spec.taskSpec.placement, { constraints: ["node.id==n0de1d"] });
+            assert.deepStrictEqual(spec.taskSpec.placement, { constraints: ["node.id==n0de1d"], prefs: [], maxReplicas: 0 });
         });
 
         it("pins a service to the node holding its node-local volumes; its own constraints replace the pin; a network filesystem pins nothing", async () => {
@@ -178,11 +185,11 @@ describe("Service", () => {
                 preferences: ["spread=node.labels.zone"],
                 mounts: [{ volume: nfs, target: "/shared" }, { volume: local, target: "/data" }],
             });
-            assert.deepStrictEqual(spec.taskSpec.placement, { constraints: ["node.id==n0de1d"], prefs: ["node.labels.zone"] });
+            assert.deepStrictEqual(spec.taskSpec.placement, { constraints: ["node.id==n0de1d"], prefs: ["node.labels.zone"], maxReplicas: 0 });
             const { spec: placed } = await build("db2", { image: "db:1", constraints: ["node.labels.disk==ssd"], mounts: [{ volume: local, target: "/data" }] });
-            assert.deepStrictEqual(placed.taskSpec.placement, { constraints: ["node.labels.disk==ssd"] });
+            assert.deepStrictEqual(placed.taskSpec.placement, { constraints: ["node.labels.disk==ssd"], prefs: [], maxReplicas: 0 });
             const { spec: onlyShared } = await build("reader", { image: "r:1", mounts: [{ volume: nfs, target: "/shared" }] });
-            assert.strictEqual("placement" in onlyShared.taskSpec, false);
+            assert.deepStrictEqual(onlyShared.taskSpec.placement, UNSET_TASK.placement);
         });
 
         it("allows the Docker socket only when allowDockerSocket is set", async () => {
@@ -274,6 +281,7 @@ describe("Service", () => {
             assert.deepStrictEqual(spec.labels, labels("api", { team: "shop" }));
             assert.deepStrictEqual(spec.taskSpec.containerSpec, {
                 image: "api:1", commands: ["/bin/api"], args: ["--port", "8080"], env: { MODE: "prod", LOG_LEVEL: "info" }, user: "10001", readOnly: true,
+                ...UNSET_CONTAINER,
             });
             assert.strictEqual(await valueOf(svc.serviceName), "shop-api");
         });
@@ -290,7 +298,7 @@ describe("Service", () => {
                 // Written as Docker writes them, with the CAP_ prefix.
                 capAdds: ["CAP_NET_ADMIN", "CAP_SYS_TIME"], capDrops: ["ALL"], init: true,
                 sysctl: { "net.core.somaxconn": "1024" }, hostname: "db-host", dir: "/srv", labels: [{ label: "tier", value: "back" }],
-                hosts: [{ host: "gw", ip: "10.0.0.1" }], dnsConfig: { nameservers: ["10.0.0.2"], searches: ["corp"] },
+                hosts: [{ host: "gw", ip: "10.0.0.1" }], dnsConfig: { nameservers: ["10.0.0.2"], searches: ["corp"] }, healthcheck: UNSET_CONTAINER.healthcheck,
             });
             assert.deepStrictEqual(spec.taskSpec.logDriver, { name: "json-file", options: { "max-size": "10m" } });
         });
@@ -336,7 +344,7 @@ describe("Service", () => {
             ]);
         });
 
-        it("converts resources to nanoCpus and memoryBytes, sending only what was given", async () => {
+        it("converts resources to nanoCpus and memoryBytes, sending only what was given (an empty block when nothing is)", async () => {
             const both = await build("a", { image: "i", limits: { cpus: 0.5, memory: "256m" }, reservations: { cpus: 0.25, memory: 64 * MiB } });
             assert.deepStrictEqual(both.spec.taskSpec.resources, {
                 limits: { nanoCpus: 500_000_000, memoryBytes: 256 * MiB },
@@ -348,16 +356,18 @@ describe("Service", () => {
             resetRecorder();
             const cpuReservation = await build("c", { image: "i", reservations: { cpus: 2 } });
             assert.deepStrictEqual(cpuReservation.spec.taskSpec.resources, { reservation: { nanoCpus: 2_000_000_000 } });
+            resetRecorder();
+            assert.deepStrictEqual((await build("d", { image: "i" })).spec.taskSpec.resources, {});
         });
 
-        it("passes placement constraints and preferences (as the provider's spread descriptors), each only when given", async () => {
+        it("passes placement constraints and preferences (as the provider's spread descriptors), each empty (0 replicas per node: no limit) when not given", async () => {
             assert.deepStrictEqual((await build("a", { image: "i", constraints: ["node.role==worker", "node.labels.zone!=b"] })).spec.taskSpec.placement,
-                { constraints: ["node.role==worker", "node.labels.zone!=b"] });
+                { constraints: ["node.role==worker", "node.labels.zone!=b"], prefs: [], maxReplicas: 0 });
             resetRecorder();
             assert.deepStrictEqual((await build("b", { image: "i", preferences: ["spread=node.labels.zone"] })).spec.taskSpec.placement,
-                { prefs: ["node.labels.zone"] });
+                { constraints: [], prefs: ["node.labels.zone"], maxReplicas: 0 });
             resetRecorder();
-            assert.deepStrictEqual((await build("c", { image: "i", replicas: 4, maxReplicasPerNode: 2 })).spec.taskSpec.placement, { maxReplicas: 2 });
+            assert.deepStrictEqual((await build("c", { image: "i", replicas: 4, maxReplicasPerNode: 2 })).spec.taskSpec.placement, { constraints: [], prefs: [], maxReplicas: 2 });
         });
 
         it("rolls out stop-first with maxReplicasPerNode unless told otherwise: a start-first task finds no room on a full node", async () => {

@@ -695,6 +695,9 @@ export class Service extends pulumi.ComponentResource {
                         fileMode: c.mode ?? 0o444,
                     })),
                     mounts: args.mounts?.map(mountSpec),
+                    // This block and stopGracePeriod, init, dnsConfig, resources and placement are always sent,
+                    // as Swarm has them for a service that never had the setting: the Docker provider keeps a
+                    // block it is no longer sent (Optional + Computed), so a removed setting would stay in Swarm.
                     healthcheck: args.healthCheck ? healthcheckSpec(args.healthCheck) : { tests: [] },
                     // Not Swarm's 10 s by default: the Docker provider's delete waits only the grace period for each
                     // task's container to go and fails the destroy when it takes longer (kreuzwerker deleteService).
@@ -716,7 +719,11 @@ export class Service extends pulumi.ComponentResource {
                 resources: { limits: resources(args.limits), reservation: resources(args.reservations) },
                 // The provider takes each preference's spread descriptor (`node.labels.zone`), whatever its
                 // docs' `spread=...` example suggests: given `spread=x`, Swarm would spread over a label named `spread=x`.
-                placement: { constraints: placementConstraints(args.constraints, pins) ?? [], prefs: args.preferences?.map((p) => p.replace(/^spread=/, "")) ?? [], maxReplicas: args.maxReplicasPerNode ?? 0 },
+                placement: {
+                    constraints: placementConstraints(args.constraints, pins) ?? [],
+                    prefs: args.preferences?.map((p) => p.replace(/^spread=/, "")) ?? [],
+                    maxReplicas: args.maxReplicasPerNode ?? 0,
+                },
             },
             endpointSpec: {
                 mode: args.endpointMode ?? EndpointMode.Vip,
